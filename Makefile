@@ -1,0 +1,68 @@
+# Every target installs what it needs first, so each works on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+ENV := set -a; source .local/env; set +a;
+PYTEST_TIERS ?= libs deploy/devsink services tests/e2e
+
+.PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
+        docs schemas demo bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+uv:
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
+
+install: uv ## install Python deps (uv, the machine's Python), Debian packages and Kafka jars
+	$(UV) sync --frozen --quiet
+	deploy/local/install.sh
+
+up: install ## start Kafka, PostgreSQL, Redis, the SMTP sink and the five services
+	deploy/local/up.sh
+
+down: ## stop what `make up` started
+	deploy/local/down.sh
+
+lint: uv ## ruff and mypy
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+schemas: uv ## regenerate the committed JSON Schemas of the events
+	$(UV) run --frozen python -m contracts.schemas --write
+
+docs: uv ## regenerate AsyncAPI and OpenAPI documents into docs/
+	$(UV) run --frozen python tools/gendocs.py --write
+
+check-generated: uv
+	$(UV) run --frozen python -m contracts.schemas --check
+	$(UV) run --frozen python tools/gendocs.py --check
+
+test: up lint check-generated ## everything: deps, stack, lint, unit, integration, e2e, fault tiers
+	$(ENV) $(UV) run --frozen pytest -p no:randomly $(PYTEST_TIERS)
+
+unit: uv ## unit tier only (no infrastructure)
+	$(UV) run --frozen pytest -m "not integration and not e2e and not fault" $(PYTEST_TIERS)
+
+integration: up
+	$(ENV) $(UV) run --frozen pytest -m integration $(PYTEST_TIERS)
+
+e2e: up
+	$(ENV) $(UV) run --frozen pytest -m "e2e and not fault" tests/e2e
+
+fault: up
+	$(ENV) $(UV) run --frozen pytest -m fault tests/e2e
+
+demo: up ## run a real campaign through every service and print the summary line
+	@echo "make demo arrives with the end-to-end work; see README" >&2; exit 1
+
+bench: up ## benchmarks, each beside a reference measured in the same run
+	@echo "make bench arrives with the end-to-end work; see README" >&2; exit 1
+
+clean: down ## stop everything and delete local data
+	rm -rf .local

@@ -1,0 +1,12 @@
+from composer.main import create_app
+from composer.settings import Settings
+from servicekit.http import serve
+
+
+def main() -> None:
+    settings = Settings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()
