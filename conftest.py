@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +115,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, tier))
                 if "stack" not in item.fixturenames:
                     item.fixturenames.append("stack")
+
+
+@pytest.fixture
+async def kafka_namespace(stack: Stack) -> str:
+    """A private copy of every topic, so a test's services do not meet the running stack's."""
+    import uuid
+
+    from servicekit.admin import create_topics
+
+    namespace = f"t{uuid.uuid4().hex[:10]}."
+    await create_topics(stack.kafka, namespace)
+    return namespace
+
+
+@pytest.fixture
+async def pg_schema(stack: Stack) -> AsyncIterator[str]:
+    """A fresh PostgreSQL schema name for one test; dropped afterwards."""
+    import uuid
+
+    import asyncpg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield schema
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()

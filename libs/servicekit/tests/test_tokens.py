@@ -98,7 +98,10 @@ def test_bounce_token_fits_a_local_part_and_round_trips():
 
 
 @settings(max_examples=2000, deadline=None)
-@given(position=st.integers(min_value=0), replacement=st.sampled_from("abcdefghijklmnopqrstuvwxyz234567"))
+@given(
+    position=st.integers(min_value=0),
+    replacement=st.sampled_from("abcdefghijklmnopqrstuvwxyz234567"),
+)
 def test_altered_bounce_token_is_refused(position, replacement):
     token = CODEC.sign_bounce(IDS[0], IDS[2])
     position %= len(token)

@@ -6,3 +6,4 @@ from servicekit.settings import ServiceSettings
 class Settings(ServiceSettings):
     http_port: int = 8001
     consumer_group: str = "composer"
+    database_schema: str = "composer"

@@ -16,7 +16,6 @@ from servicekit.http import service_app
 from servicekit.kafka import make_broker
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-SCHEMA = "recipients"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -28,8 +27,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await migrate(settings.database_url, SCHEMA, MIGRATIONS)
-        deps.pool = await open_pool(settings.database_url, SCHEMA)
+        await migrate(settings.database_url, settings.database_schema, MIGRATIONS)
+        deps.pool = await open_pool(settings.database_url, settings.database_schema)
         try:
             await broker.start()
             yield

@@ -17,7 +17,6 @@ from tracking import http_api, routes
 from tracking.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-SCHEMA = "tracking"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -29,8 +28,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await migrate(settings.database_url, SCHEMA, MIGRATIONS)
-        deps.pool = await open_pool(settings.database_url, SCHEMA)
+        await migrate(settings.database_url, settings.database_schema, MIGRATIONS)
+        deps.pool = await open_pool(settings.database_url, settings.database_schema)
         try:
             await broker.start()
             yield
