@@ -31,9 +31,26 @@ async def create_topics(bootstrap: str, namespace: str = "") -> list[str]:
                     [NewTopic(namespace + t.name, t.partitions, 1) for t in missing],
                     timeout_ms=30_000,
                 )
-        return [namespace + t.name for t in missing]
+        created = [namespace + t.name for t in missing]
+        await _wait_for_leaders(admin, created)
+        return created
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """New partitions need a moment to elect a leader; producing before that fails."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while names and asyncio.get_running_loop().time() < deadline:
+        described = await admin.describe_topics(names)
+        if all(
+            t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.2)
+    if names:
+        raise TimeoutError(f"topics without leaders after 30 s: {names}")
 
 
 def main(argv: list[str] | None = None) -> int:

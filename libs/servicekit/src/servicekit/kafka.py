@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from contracts import Event, MalformedEvent, encode
 from contracts.topics import dead_letter
-from servicekit.metrics import EVENTS_PUBLISHED, PUBLISH_SECONDS
+from servicekit.metrics import EVENTS_PUBLISHED, MESSAGES_CONSUMED, PUBLISH_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,10 @@ class DeadLetterMiddleware(BaseMiddleware):
 
     async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
         try:
-            return await call_next(msg)
+            result = await call_next(msg)
         except (ValidationError, MalformedEvent) as exc:
-            record = msg.raw_message
-            # A batch subscriber's raw message is the tuple of the batch's records.
-            records = list(record) if isinstance(record, tuple) else [record]
             broker: KafkaBroker = self.context.get("broker")
-            for rec in records:
+            for rec in _records(msg):
                 await park(
                     broker,
                     rec.topic,
@@ -54,6 +51,15 @@ class DeadLetterMiddleware(BaseMiddleware):
                     offset=rec.offset,
                 )
             return None
+        for rec in _records(msg):
+            MESSAGES_CONSUMED.labels(rec.topic).inc()
+        return result
+
+
+def _records(msg: StreamMessage[Any]) -> list[Any]:
+    # A batch subscriber's raw message is the tuple of the batch's records.
+    raw = msg.raw_message
+    return list(raw) if isinstance(raw, tuple) else [raw]
 
 
 async def park(
