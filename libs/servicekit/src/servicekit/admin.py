@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import sys
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -38,15 +39,19 @@ async def create_topics(bootstrap: str, namespace: str = "") -> list[str]:
         await admin.close()
 
 
+def _has_leaders(topic: dict[str, Any]) -> bool:
+    partitions = topic["partitions"]
+    return (
+        topic["error_code"] == 0 and bool(partitions) and all(p["leader"] >= 0 for p in partitions)
+    )
+
+
 async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> None:
     """New partitions need a moment to elect a leader; producing before that fails."""
     deadline = asyncio.get_running_loop().time() + 30
     while names and asyncio.get_running_loop().time() < deadline:
         described = await admin.describe_topics(names)
-        if all(
-            t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
-            for t in described
-        ):
+        if all(_has_leaders(t) for t in described):
             return
         await asyncio.sleep(0.2)
     if names:

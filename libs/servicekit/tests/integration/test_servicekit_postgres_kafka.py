@@ -23,7 +23,7 @@ def opened() -> Opened:
     )
 
 
-async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list:
+async def read_all(bootstrap: str, topic: str, expected: int, within: float = 20.0) -> list:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
@@ -34,7 +34,7 @@ async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 2
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         records: list = []
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while len(records) < expected and asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for recs in batch.values():
