@@ -5,7 +5,8 @@ SHELL := /bin/bash
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export PATH := $(HOME)/.local/bin:$(PATH)
+export UV := uv
 ENV := set -a; source .local/env; set +a;
 PYTEST_TIERS ?= libs deploy/devsink services tests/e2e
 
@@ -16,7 +17,7 @@ help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 uv:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
 
 install: uv ## install Python deps (uv, the machine's Python), Debian packages and Kafka jars
 	$(UV) sync --frozen --quiet

@@ -1,0 +1,147 @@
+"""A small HTTP/1.1 JSON API over the caught mail, on plain asyncio streams.
+
+GET    /healthz                 {"status": "ok"}
+GET    /stats                   {"count": n, "rejected": {"bounce": n, "defer": n}}
+GET    /messages?to=&after=&limit=   oldest first, ids greater than `after`
+GET    /messages/<id>           one summary
+GET    /messages/<id>/raw       the RFC 5322 bytes as received
+DELETE /messages                forget all mail and the per-address deferral counts
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from devsink.policy import RecipientPolicy
+from devsink.store import MessageStore
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 100_000
+MAX_HEADER_LINES = 100
+
+Response = tuple[HTTPStatus, str, bytes]
+
+
+class BadRequest(Exception):
+    pass
+
+
+class SinkApi:
+    def __init__(self, store: MessageStore, policy: RecipientPolicy) -> None:
+        self._store = store
+        self._policy = policy
+
+    def respond(self, method: str, target: str) -> Response:
+        url = urlsplit(target)
+        parts = [part for part in url.path.split("/") if part]
+        query = {name: values[-1] for name, values in parse_qs(url.query).items()}
+        try:
+            return self._route(method, parts, query)
+        except BadRequest as error:
+            return _json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+
+    def _route(self, method: str, parts: list[str], query: dict[str, str]) -> Response:
+        match method, parts:
+            case "GET", ["healthz"]:
+                return _json(HTTPStatus.OK, {"status": "ok"})
+            case "GET", ["stats"]:
+                return _json(HTTPStatus.OK, self._stats())
+            case "GET", ["messages"]:
+                return _json(HTTPStatus.OK, self._list(query))
+            case "DELETE", ["messages"]:
+                deleted = self._store.clear()
+                self._policy.reset()
+                return _json(HTTPStatus.OK, {"deleted": deleted})
+            case "GET", ["messages", message_id]:
+                message = self._store.get(_int(message_id, "id"))
+                if message is None:
+                    return _json(HTTPStatus.NOT_FOUND, {"error": "no such message"})
+                return _json(HTTPStatus.OK, message.summary())
+            case "GET", ["messages", message_id, "raw"]:
+                message = self._store.get(_int(message_id, "id"))
+                if message is None:
+                    return _json(HTTPStatus.NOT_FOUND, {"error": "no such message"})
+                return HTTPStatus.OK, "message/rfc822", message.raw
+        return _json(HTTPStatus.NOT_FOUND, {"error": f"no route for {method} /{'/'.join(parts)}"})
+
+    def _stats(self) -> dict[str, Any]:
+        return {"count": self._store.count, "rejected": dict(self._policy.rejected)}
+
+    def _list(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        limit = min(_int(query.get("limit", str(DEFAULT_LIMIT)), "limit"), MAX_LIMIT)
+        messages = self._store.find(
+            to=query.get("to") or None,
+            after=_int(query.get("after", "0"), "after"),
+            limit=max(limit, 0),
+        )
+        return [message.summary() for message in messages]
+
+    async def handle_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            while await self._serve_one_request(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def _serve_one_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Answer one request; return whether the connection stays open."""
+        request_line = await reader.readline()
+        if not request_line.strip():
+            return False
+        headers = await _read_headers(reader)
+        body_length = int(headers.get("content-length", "0") or 0)
+        if body_length:
+            await reader.readexactly(body_length)
+        try:
+            method, target, version = request_line.decode("latin-1").split()
+        except ValueError:
+            status, content_type, body = _json(HTTPStatus.BAD_REQUEST, {"error": "bad request"})
+            version, keep_alive = "HTTP/1.0", False
+        else:
+            status, content_type, body = self.respond(method.upper(), target)
+            keep_alive = version == "HTTP/1.1" and headers.get("connection", "") != "close"
+        head = (
+            f"HTTP/1.1 {status.value} {status.phrase}\r\n"
+            f"Content-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
+        )
+        writer.write(head.encode("latin-1") + body)
+        await writer.drain()
+        return keep_alive
+
+
+async def start_http_server(api: SinkApi, host: str, port: int) -> asyncio.Server:
+    return await asyncio.start_server(api.handle_connection, host, port, reuse_address=True)
+
+
+async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for _ in range(MAX_HEADER_LINES):
+        line = (await reader.readline()).decode("latin-1").strip()
+        if not line:
+            return headers
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip().lower()
+    raise ConnectionError("too many header lines")
+
+
+def _int(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {text!r}") from None
+
+
+def _json(status: HTTPStatus, payload: Any) -> Response:
+    return status, "application/json", json.dumps(payload).encode()

@@ -1,0 +1,197 @@
+"""The sink started in-process on free ports, driven over real SMTP and HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import pytest
+import pytest_asyncio
+
+from devsink import DevSink, MessageStore, SinkConfig
+
+
+def sink_config(store_dir: Path) -> SinkConfig:
+    return SinkConfig(host="127.0.0.1", smtp_port=0, http_port=0, store_dir=store_dir)
+
+
+@pytest_asyncio.fixture
+async def sink(tmp_path: Path) -> AsyncIterator[DevSink]:
+    running = DevSink(sink_config(tmp_path))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def http(sink: DevSink, path: str, method: str = "GET") -> tuple[int, bytes]:
+    def call() -> tuple[int, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{sink.http_port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    return await asyncio.to_thread(call)
+
+
+async def get_json(sink: DevSink, path: str, method: str = "GET") -> Any:
+    status, body = await http(sink, path, method)
+    assert status == 200, body
+    return json.loads(body)
+
+
+def a_message(to: str, subject: str = "Grüße aus dem Test") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "sender@example.com"
+    message["To"] = to
+    message["Subject"] = subject
+    message["X-Campaign-Id"] = "c-1"
+    message.set_content("Hello\n.leading dot survives\n")
+    return message
+
+
+async def send(sink: DevSink, message: EmailMessage) -> None:
+    await aiosmtplib.send(message, hostname="127.0.0.1", port=sink.smtp_port)
+
+
+async def refused_code(sink: DevSink, rcpt: str) -> tuple[int, str]:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.smtp_port)
+    async with client:
+        await client.mail("sender@example.com")
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused) as refused:
+            await client.rcpt(rcpt)
+    return refused.value.code, refused.value.message
+
+
+async def test_accepted_mail_is_stored_and_listed(sink: DevSink) -> None:
+    await send(sink, a_message("alice@example.com"))
+    await send(sink, a_message("bob@example.com", subject="other"))
+
+    listed = await get_json(sink, "/messages?to=alice@example.com")
+
+    assert len(listed) == 1
+    summary = listed[0]
+    assert summary["mail_from"] == "sender@example.com"
+    assert summary["rcpt_to"] == ["alice@example.com"]
+    assert summary["subject"] == "Grüße aus dem Test"
+    assert summary["headers"]["X-Campaign-Id"] == "c-1"
+    status, raw = await http(sink, f"/messages/{summary['id']}/raw")
+    assert status == 200
+    assert b"\n.leading dot survives" in raw
+    assert summary["size"] == len(raw)
+    assert (await get_json(sink, "/stats"))["count"] == 2
+
+
+async def test_listing_pages_with_after_and_limit(sink: DevSink) -> None:
+    for n in range(5):
+        await send(sink, a_message(f"user{n}@example.com"))
+
+    first_page = await get_json(sink, "/messages?limit=2")
+    next_page = await get_json(sink, f"/messages?after={first_page[-1]['id']}&limit=10")
+
+    assert [m["rcpt_to"][0] for m in first_page + next_page] == [
+        f"user{n}@example.com" for n in range(5)
+    ]
+
+
+async def test_bounce_recipient_is_refused_with_550(sink: DevSink) -> None:
+    code, text = await refused_code(sink, "bounce-1@example.com")
+
+    assert code == 550
+    assert text.startswith("5.1.1 <bounce-1@example.com>")
+    stats = await get_json(sink, "/stats")
+    assert stats == {"count": 0, "rejected": {"bounce": 1, "defer": 0}}
+
+
+async def test_defer_recipient_gets_451_twice_then_is_accepted(sink: DevSink) -> None:
+    assert await refused_code(sink, "defer.x@example.com") == (451, "4.7.1 try again later")
+    assert (await refused_code(sink, "defer.x@example.com"))[0] == 451
+
+    await send(sink, a_message("defer.x@example.com"))
+
+    assert len(await get_json(sink, "/messages?to=defer.x@example.com")) == 1
+    assert (await get_json(sink, "/stats"))["rejected"] == {"bounce": 0, "defer": 2}
+
+
+async def test_mixed_recipients_store_only_the_accepted_ones(sink: DevSink) -> None:
+    message = a_message("carol@example.com")
+    await aiosmtplib.send(
+        message,
+        hostname="127.0.0.1",
+        port=sink.smtp_port,
+        recipients=["carol@example.com", "bounce@example.com"],
+    )
+
+    (stored,) = await get_json(sink, "/messages")
+    assert stored["rcpt_to"] == ["carol@example.com"]
+
+
+async def test_messages_survive_a_restart(tmp_path: Path) -> None:
+    first = DevSink(sink_config(tmp_path))
+    await first.start()
+    await send(first, a_message("dave@example.com"))
+    await first.stop()
+
+    second = DevSink(sink_config(tmp_path))
+    await second.start()
+    try:
+        (stored,) = await get_json(second, "/messages?to=dave@example.com")
+        assert stored["subject"] == "Grüße aus dem Test"
+        await send(second, a_message("erin@example.com"))
+        ids = [m["id"] for m in await get_json(second, "/messages")]
+        assert ids == [1, 2]
+    finally:
+        await second.stop()
+
+
+async def test_delete_clears_memory_and_file_but_ids_keep_growing(tmp_path: Path) -> None:
+    first = DevSink(sink_config(tmp_path))
+    await first.start()
+    await send(first, a_message("frank@example.com"))
+    assert await get_json(first, "/messages", method="DELETE") == {"deleted": 1}
+    assert await get_json(first, "/messages") == []
+    await first.stop()
+
+    second = DevSink(sink_config(tmp_path))
+    await second.start()
+    try:
+        assert await get_json(second, "/messages") == []
+        await send(second, a_message("grace@example.com"))
+        assert [m["id"] for m in await get_json(second, "/messages")] == [2]
+    finally:
+        await second.stop()
+
+
+async def test_unknown_route_and_bad_query_are_client_errors(sink: DevSink) -> None:
+    assert (await http(sink, "/nope"))[0] == 404
+    assert (await http(sink, "/messages/999/raw"))[0] == 404
+    assert (await http(sink, "/messages?after=x"))[0] == 400
+    assert await get_json(sink, "/healthz") == {"status": "ok"}
+
+
+def test_store_drops_a_record_cut_short_by_a_kill(tmp_path: Path) -> None:
+    store = MessageStore(tmp_path)
+    store.open()
+    store.add("a@example.com", ["b@example.com"], b"Subject: one\r\n\r\nbody\r\n")
+    store.add("a@example.com", ["c@example.com"], b"Subject: two\r\n\r\nbody\r\n")
+    store.close()
+    log = tmp_path / "messages.log"
+    log.write_bytes(log.read_bytes()[:-5])
+
+    reopened = MessageStore(tmp_path)
+    reopened.open()
+    reopened.add("a@example.com", ["d@example.com"], b"Subject: three\r\n\r\nbody\r\n")
+    reopened.close()
+
+    final = MessageStore(tmp_path)
+    final.open()
+    assert [m.rcpt_to for m in final.find()] == [("b@example.com",), ("d@example.com",)]
+    final.close()
