@@ -1,12 +1,6 @@
-from composer.main import create_app
-from composer.settings import Settings
-from servicekit.http import serve
+import sys
 
-
-def main() -> None:
-    settings = Settings()
-    serve(create_app(settings), settings)
-
+from composer.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,7 @@
 """Composer configuration, read once from the environment."""
 
+from pydantic import Field
+
 from servicekit.settings import ServiceSettings
 
 
@@ -7,3 +9,16 @@ class Settings(ServiceSettings):
     http_port: int = 8001
     consumer_group: str = "composer"
     database_schema: str = "composer"
+    release_interval: float = Field(
+        default=0.5, description="Seconds between scans for due scheduled campaigns."
+    )
+    release_batch: int = Field(default=100, description="Campaigns released per transaction.")
+    max_request_bytes: int = Field(
+        default=4 * 1024 * 1024, description="Larger request bodies are refused with 413."
+    )
+    processed_events_days: int = Field(
+        default=7, description="How long handled event ids are kept to drop redeliveries."
+    )
+    run_scheduler: bool = Field(
+        default=True, description="Run the release scheduler and outbox relay in this process."
+    )

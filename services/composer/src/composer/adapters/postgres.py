@@ -1,0 +1,271 @@
+"""The Store and Tx ports on PostgreSQL (asyncpg); SQL lives in queries.sql."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from composer.domain import (
+    Campaign,
+    CampaignContent,
+    CampaignState,
+    Directory,
+    Progress,
+    RegisteredSender,
+    Tenant,
+    User,
+)
+from contracts import Event
+from servicekit import outbox
+from servicekit.auth import Principal, Role, hash_secret, split_key
+from servicekit.db import load_queries
+
+Q = load_queries(Path(__file__).with_name("queries.sql"))
+
+
+def _tenant(r: asyncpg.Record) -> Tenant:
+    return Tenant(r["id"], r["company_name"], r["postal_address"], r["contact"], r["time_zone"])
+
+
+def _user(r: asyncpg.Record) -> User:
+    return User(
+        r["id"], r["tenant_id"], r["name"], r["email"], r["signature"], Role.parse(r["role"])
+    )
+
+
+def _sender(r: asyncpg.Record) -> RegisteredSender:
+    return RegisteredSender(r["id"], r["tenant_id"], r["name"], r["email"], r["created_by"])
+
+
+def _campaign(r: asyncpg.Record) -> Campaign:
+    return Campaign(
+        id=r["id"],
+        tenant_id=r["tenant_id"],
+        state=CampaignState(r["state"]),
+        content=CampaignContent.model_validate_json(r["content"]),
+        merge_fields=list(r["merge_fields"]),
+        footer_disabled_by=r["footer_disabled_by"],
+        footer_disabled_at=r["footer_disabled_at"],
+        created_by=r["created_by"],
+        created_at=r["created_at"],
+        updated_by=r["updated_by"],
+        updated_at=r["updated_at"],
+        scheduled_for=r["scheduled_for"],
+        scheduled_by=r["scheduled_by"],
+        released_at=r["released_at"],
+        completed_at=r["completed_at"],
+        cancelled_by=r["cancelled_by"],
+        cancelled_at=r["cancelled_at"],
+        last_error=r["last_error"],
+    )
+
+
+def _progress(r: asyncpg.Record) -> Progress:
+    values = dict(r)
+    values["excluded"] = json.loads(values["excluded"])
+    return Progress(**values)
+
+
+class PostgresTx:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+        row = await self._conn.fetchrow(Q["tenant"], tenant_id)
+        return _tenant(row) if row else None
+
+    async def directory(self, tenant_id: UUID) -> Directory | None:
+        tenant = await self.tenant(tenant_id)
+        if tenant is None:
+            return None
+        users = [_user(r) for r in await self._conn.fetch(Q["users"], tenant_id)]
+        senders = [_sender(r) for r in await self._conn.fetch(Q["senders"], tenant_id)]
+        return Directory(tenant, users, senders)
+
+    async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
+        row = await self._conn.fetchrow(Q["lock_campaign"], tenant_id, campaign_id)
+        return _campaign(row) if row else None
+
+    async def due_campaigns(self, now: datetime, limit: int) -> list[Campaign]:
+        return [_campaign(r) for r in await self._conn.fetch(Q["due_campaigns"], now, limit)]
+
+    async def save_campaign(self, c: Campaign) -> None:
+        await self._conn.execute(
+            Q["save_campaign"],
+            c.id,
+            c.tenant_id,
+            str(c.state),
+            c.content.model_dump_json(),
+            c.merge_fields,
+            c.footer_disabled_by,
+            c.footer_disabled_at,
+            c.created_by,
+            c.created_at,
+            c.updated_by,
+            c.updated_at,
+            c.scheduled_for,
+            c.scheduled_by,
+            c.released_at,
+            c.completed_at,
+            c.cancelled_by,
+            c.cancelled_at,
+            c.last_error,
+        )
+
+    async def delete_campaign(self, tenant_id: UUID, campaign_id: UUID) -> None:
+        await self._conn.execute(Q["delete_campaign"], tenant_id, campaign_id)
+
+    async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None:
+        row = await self._conn.fetchrow(Q["lock_progress"], tenant_id, campaign_id)
+        return _progress(row) if row else None
+
+    async def save_progress(self, p: Progress) -> None:
+        await self._conn.execute(
+            Q["save_progress"],
+            p.campaign_id,
+            p.tenant_id,
+            p.audience_total,
+            json.dumps(p.excluded),
+            p.delivery_total,
+            p.sent,
+            p.bounced,
+            p.soft_bounced,
+            p.failed,
+            p.unknown,
+            p.suppressed,
+            p.delivery_at,
+            p.completed,
+        )
+
+    async def add_hits(
+        self,
+        tenant_id: UUID,
+        campaign_id: UUID,
+        *,
+        opens: int = 0,
+        clicks: int = 0,
+        machine_opens: int = 0,
+        machine_clicks: int = 0,
+    ) -> None:
+        await self._conn.execute(
+            Q["add_hits"], tenant_id, campaign_id, opens, clicks, machine_opens, machine_clicks
+        )
+
+    async def first_seen(self, event_id: UUID) -> bool:
+        return await self._conn.fetchval(Q["first_seen"], event_id) is not None
+
+    async def enqueue(self, events: Iterable[Event]) -> None:
+        await outbox.enqueue(self._conn, events)
+
+    async def insert_tenant(self, t: Tenant) -> None:
+        await self._conn.execute(
+            Q["insert_tenant"], t.id, t.company_name, t.postal_address, t.contact, t.time_zone
+        )
+
+    async def update_tenant(self, t: Tenant) -> None:
+        await self._conn.execute(
+            Q["update_tenant"], t.id, t.company_name, t.postal_address, t.contact, t.time_zone
+        )
+
+    async def user(self, tenant_id: UUID, user_id: UUID) -> User | None:
+        row = await self._conn.fetchrow(Q["user"], tenant_id, user_id)
+        return _user(row) if row else None
+
+    async def user_by_email(self, tenant_id: UUID, email: str) -> User | None:
+        row = await self._conn.fetchrow(Q["user_by_email"], tenant_id, email)
+        return _user(row) if row else None
+
+    async def save_user(self, u: User) -> None:
+        await self._conn.execute(
+            Q["save_user"], u.id, u.tenant_id, u.name, u.email, u.signature, str(u.role)
+        )
+
+    async def insert_key(
+        self, key_id: str, secret_hash: str, tenant_id: UUID, user_id: UUID
+    ) -> None:
+        await self._conn.execute(Q["insert_key"], key_id, secret_hash, tenant_id, user_id)
+
+    async def revoke_key(self, tenant_id: UUID, key_id: str) -> UUID | None:
+        owner: UUID | None = await self._conn.fetchval(Q["revoke_key"], tenant_id, key_id)
+        return owner
+
+    async def insert_sender(self, s: RegisteredSender) -> None:
+        await self._conn.execute(
+            Q["insert_sender"], s.id, s.tenant_id, s.name, s.email, s.created_by
+        )
+
+    async def sender(self, tenant_id: UUID, sender_id: UUID) -> RegisteredSender | None:
+        row = await self._conn.fetchrow(Q["sender"], tenant_id, sender_id)
+        return _sender(row) if row else None
+
+    async def delete_sender(self, tenant_id: UUID, sender_id: UUID) -> None:
+        await self._conn.execute(Q["delete_sender"], tenant_id, sender_id)
+
+
+class PostgresStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresTx]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield PostgresTx(conn)
+
+    async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
+        row = await self._pool.fetchrow(Q["campaign"], tenant_id, campaign_id)
+        return _campaign(row) if row else None
+
+    async def list_campaigns(
+        self,
+        tenant_id: UUID,
+        state: CampaignState,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+    ) -> list[Campaign]:
+        key, last_id = after or (None, None)
+        if state is CampaignState.SCHEDULED:
+            rows = await self._pool.fetch(Q["list_scheduled"], tenant_id, limit, key, last_id)
+        else:
+            rows = await self._pool.fetch(
+                Q["list_folder"], tenant_id, limit, key, last_id, str(state)
+            )
+        return [_campaign(r) for r in rows]
+
+    async def users(self, tenant_id: UUID) -> list[User]:
+        return [_user(r) for r in await self._pool.fetch(Q["users"], tenant_id)]
+
+    async def senders(self, tenant_id: UUID) -> list[RegisteredSender]:
+        return [_sender(r) for r in await self._pool.fetch(Q["senders"], tenant_id)]
+
+    async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None:
+        row = await self._pool.fetchrow(Q["progress"], tenant_id, campaign_id)
+        return _progress(row) if row else None
+
+    async def prune_processed(self, days: int) -> None:
+        await self._pool.execute(Q["prune_processed"], days)
+
+
+class PostgresKeyVerifier:
+    """servicekit's KeyVerifier on the api_keys table."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def verify(self, api_key: str) -> Principal | None:
+        parts = split_key(api_key)
+        if parts is None:
+            return None
+        key_id, secret = parts
+        row: Any = await self._pool.fetchrow(Q["verify_key"], key_id)
+        if row is None or not hmac.compare_digest(row["secret_hash"], hash_secret(secret)):
+            return None
+        return Principal(row["tenant_id"], row["user_id"], Role.parse(row["role"]))

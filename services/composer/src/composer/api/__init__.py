@@ -1,0 +1,1 @@
+"""The composer's HTTP API (JSON under /v1)."""

@@ -1,0 +1,115 @@
+"""/v1/campaigns: compose, edit, list by folder, send now, schedule, cancel, progress."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from composer import handlers
+from composer.api.deps import BEARER_DOC, ClockDep, StoreDep
+from composer.api.errors import ERROR_RESPONSES
+from composer.api.schemas import (
+    CampaignOut,
+    CampaignPage,
+    CampaignSummary,
+    ProgressOut,
+    ScheduleIn,
+    decode_cursor,
+    encode_cursor,
+)
+from composer.domain import CampaignContent
+from servicekit.auth import CurrentPrincipal
+
+router = APIRouter(
+    prefix="/v1/campaigns", tags=["campaigns"], responses=ERROR_RESPONSES, dependencies=[BEARER_DOC]
+)
+
+Folder = Literal["drafts", "scheduled", "sending", "sent"]
+
+
+@router.post("", status_code=201, summary="Create a draft")
+async def create(
+    body: CampaignContent, actor: CurrentPrincipal, store: StoreDep, clock: ClockDep
+) -> CampaignOut:
+    campaign = await handlers.create_campaign(body, actor=actor, store=store, clock=clock)
+    return CampaignOut.of(campaign)
+
+
+@router.get("", summary="List one folder")
+async def list_folder(
+    actor: CurrentPrincipal,
+    store: StoreDep,
+    folder: Folder = "drafts",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> CampaignPage:
+    after = decode_cursor(cursor) if cursor else None
+    items = await handlers.list_campaigns(
+        folder, actor=actor, store=store, limit=limit, after=after
+    )
+    next_cursor = encode_cursor(items[-1], folder) if len(items) == limit else None
+    return CampaignPage(items=[CampaignSummary.of(c) for c in items], next_cursor=next_cursor)
+
+
+@router.get("/{campaign_id}", summary="Get one campaign")
+async def get(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) -> CampaignOut:
+    return CampaignOut.of(await handlers.get_campaign(campaign_id, actor=actor, store=store))
+
+
+@router.patch("/{campaign_id}", summary="Edit a draft (only the fields given change)")
+async def edit(
+    campaign_id: UUID,
+    body: CampaignContent,
+    actor: CurrentPrincipal,
+    store: StoreDep,
+    clock: ClockDep,
+) -> CampaignOut:
+    changes = body.model_dump(include=body.model_fields_set)
+    campaign = await handlers.update_campaign(
+        campaign_id, changes, actor=actor, store=store, clock=clock
+    )
+    return CampaignOut.of(campaign)
+
+
+@router.delete("/{campaign_id}", status_code=204, summary="Delete a draft")
+async def delete(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) -> Response:
+    await handlers.delete_campaign(campaign_id, actor=actor, store=store)
+    return Response(status_code=204)
+
+
+@router.post("/{campaign_id}/send", summary="Send a draft now")
+async def send_now(
+    campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep, clock: ClockDep
+) -> CampaignOut:
+    campaign = await handlers.send_now(campaign_id, actor=actor, store=store, clock=clock)
+    return CampaignOut.of(campaign)
+
+
+@router.post("/{campaign_id}/schedule", summary="Schedule a draft for a date and time")
+async def schedule(
+    campaign_id: UUID,
+    body: ScheduleIn,
+    actor: CurrentPrincipal,
+    store: StoreDep,
+    clock: ClockDep,
+) -> CampaignOut:
+    campaign = await handlers.schedule_campaign(
+        campaign_id, body.send_at, actor=actor, store=store, clock=clock
+    )
+    return CampaignOut.of(campaign)
+
+
+@router.post("/{campaign_id}/cancel", summary="Cancel a schedule (back to drafts)")
+async def cancel(
+    campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep, clock: ClockDep
+) -> CampaignOut:
+    campaign = await handlers.cancel_campaign(campaign_id, actor=actor, store=store, clock=clock)
+    return CampaignOut.of(campaign)
+
+
+@router.get("/{campaign_id}/progress", summary="Delivery and tracking progress")
+async def progress(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) -> ProgressOut:
+    campaign, counters = await handlers.get_progress(campaign_id, actor=actor, store=store)
+    return ProgressOut.of(campaign, counters)

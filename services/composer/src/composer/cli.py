@@ -1,0 +1,87 @@
+"""Operator commands.
+
+python -m composer                 run the service (same as `serve`)
+python -m composer bootstrap ...   create a tenant, its first admin and that admin's API key
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from composer import accounts
+from composer.adapters.postgres import PostgresStore
+from composer.domain import Invalid
+from composer.main import MIGRATIONS
+from composer.settings import Settings
+from servicekit import outbox
+from servicekit.db import migrate, open_pool
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m composer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the HTTP API, consumers and scheduler")
+    boot = commands.add_parser("bootstrap", help="create a tenant with an admin and a key")
+    boot.add_argument("--company", required=True, help="company name for the legal footer")
+    boot.add_argument("--address", required=True, help="postal address for the legal footer")
+    boot.add_argument("--contact", default="", help="contact (phone or address)")
+    boot.add_argument("--time-zone", default="Asia/Tokyo", help="IANA time zone")
+    boot.add_argument("--admin-name", required=True)
+    boot.add_argument("--admin-email", required=True)
+    boot.add_argument("--admin-signature", default="")
+    return parser.parse_args(argv)
+
+
+async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    await migrate(
+        settings.database_url, settings.database_schema, MIGRATIONS, library=[outbox.MIGRATION]
+    )
+    pool = await open_pool(settings.database_url, settings.database_schema, min_size=1)
+    try:
+        tenant, user, key = await accounts.bootstrap(
+            accounts.TenantInput(
+                company_name=args.company,
+                postal_address=args.address,
+                contact=args.contact,
+                time_zone=args.time_zone,
+            ),
+            accounts.UserInput(
+                name=args.admin_name,
+                email=args.admin_email,
+                signature=args.admin_signature,
+                role="admin",
+            ),
+            store=PostgresStore(pool),
+        )
+    finally:
+        await pool.close()
+    return {
+        "tenant_id": str(tenant.id),
+        "user_id": str(user.id),
+        "key_id": key.key_id,
+        "api_key": key.api_key,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    settings = Settings()
+    if args.command in (None, "serve"):
+        from composer.main import create_app
+        from servicekit.http import serve
+
+        serve(create_app(settings), settings)
+        return 0
+    try:
+        print(json.dumps(asyncio.run(bootstrap(args, settings))))
+    except Invalid as exc:
+        print(f"bootstrap refused: {exc}", file=sys.stderr)
+        return 2
+    return 0

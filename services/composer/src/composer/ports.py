@@ -1,0 +1,120 @@
+"""What the handlers need from the outside world. Adapters implement these; tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from composer.domain import (
+    Campaign,
+    CampaignState,
+    Directory,
+    Progress,
+    RegisteredSender,
+    Tenant,
+    User,
+)
+from contracts import Event
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Tx(Protocol):
+    """One PostgreSQL transaction: everything in it commits together or not at all."""
+
+    async def tenant(self, tenant_id: UUID) -> Tenant | None: ...
+
+    async def directory(self, tenant_id: UUID) -> Directory | None: ...
+
+    async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
+        """The campaign, row-locked until the transaction ends (waits for other lockers)."""
+        ...
+
+    async def due_campaigns(self, now: datetime, limit: int) -> list[Campaign]:
+        """Scheduled campaigns due at `now`, row-locked; rows another transaction holds are
+        skipped, so that several releasers never take the same campaign."""
+        ...
+
+    async def save_campaign(self, campaign: Campaign) -> None: ...
+
+    async def delete_campaign(self, tenant_id: UUID, campaign_id: UUID) -> None: ...
+
+    async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None:
+        """The campaign's progress row, locked until the transaction ends."""
+        ...
+
+    async def save_progress(self, progress: Progress) -> None: ...
+
+    async def add_hits(
+        self,
+        tenant_id: UUID,
+        campaign_id: UUID,
+        *,
+        opens: int = 0,
+        clicks: int = 0,
+        machine_opens: int = 0,
+        machine_clicks: int = 0,
+    ) -> None: ...
+
+    async def first_seen(self, event_id: UUID) -> bool:
+        """Records the event id; False when it was handled before (a redelivery)."""
+        ...
+
+    async def enqueue(self, events: Iterable[Event]) -> None:
+        """Outbox: the events are published after, and only if, this transaction commits."""
+        ...
+
+    async def insert_tenant(self, tenant: Tenant) -> None: ...
+
+    async def update_tenant(self, tenant: Tenant) -> None: ...
+
+    async def user(self, tenant_id: UUID, user_id: UUID) -> User | None: ...
+
+    async def user_by_email(self, tenant_id: UUID, email: str) -> User | None: ...
+
+    async def save_user(self, user: User) -> None: ...
+
+    async def insert_key(
+        self, key_id: str, secret_hash: str, tenant_id: UUID, user_id: UUID
+    ) -> None: ...
+
+    async def revoke_key(self, tenant_id: UUID, key_id: str) -> UUID | None:
+        """Revokes the key; returns its user, or None when the tenant has no such key."""
+        ...
+
+    async def insert_sender(self, sender: RegisteredSender) -> None: ...
+
+    async def sender(self, tenant_id: UUID, sender_id: UUID) -> RegisteredSender | None: ...
+
+    async def delete_sender(self, tenant_id: UUID, sender_id: UUID) -> None: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
+        """A plain read, without a lock."""
+        ...
+
+    async def list_campaigns(
+        self,
+        tenant_id: UUID,
+        state: CampaignState,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+    ) -> list[Campaign]:
+        """One page of a folder: scheduled by due time ascending, the others most recently
+        changed first; `after` is the (sort key, id) of the previous page's last row."""
+        ...
+
+    async def users(self, tenant_id: UUID) -> list[User]: ...
+
+    async def senders(self, tenant_id: UUID) -> list[RegisteredSender]: ...
+
+    async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None: ...

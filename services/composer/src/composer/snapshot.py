@@ -1,0 +1,93 @@
+"""The immutable snapshot a released campaign travels as (`CampaignScheduled`). Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from composer.domain import Campaign, Directory, Invalid, User
+from composer.rules import MAX_SNAPSHOT_BYTES
+from contracts import Address, CampaignScheduled, Footer, StaffMember, encode, merge
+
+
+def staff_member(user: User) -> StaffMember:
+    return StaffMember(user_id=user.id, name=user.name, email=user.email, signature=user.signature)
+
+
+def resolve_sender(campaign: Campaign, directory: Directory) -> tuple[Address, UUID | None, UUID]:
+    """(From, the user behind it if any, default notification target) per SPEC §3.2–3.5."""
+    content = campaign.content
+    creator = campaign.created_by
+    if content.sender_mode == "changed":
+        return (
+            Address(name=content.sender_name or "", email=content.sender_email or ""),
+            None,
+            creator,
+        )
+    if content.sender_mode == "on_behalf_user":
+        user = directory.user(content.sender_user_id)
+        if user is None:
+            raise Invalid.one("sender_user_id", "no such user in this tenant")
+        return Address(name=user.name, email=user.email), user.id, user.id
+    if content.sender_mode == "on_behalf_registered":
+        sender = directory.sender(content.sender_registered_id)
+        if sender is None:
+            raise Invalid.one("sender_registered_id", "no such registered sender in this tenant")
+        # Notifications go to the user who created the campaign (SPEC §3.5).
+        return Address(name=sender.name, email=sender.email), None, creator
+    user = directory.user(creator)
+    if user is None:
+        raise Invalid.one("sender_mode", "the campaign's creator no longer exists")
+    return Address(name=user.name, email=user.email), user.id, user.id
+
+
+def build(campaign: Campaign, directory: Directory, *, now: datetime) -> CampaignScheduled:
+    """The `CampaignScheduled` for `campaign` as it is now; raises Invalid if it cannot be."""
+    content = campaign.content
+    creator = directory.user(campaign.created_by)
+    if creator is None:
+        raise Invalid.one("created_by", "the campaign's creator no longer exists")
+    sender, sender_user_id, notify_user_id = resolve_sender(campaign, directory)
+    tenant = directory.tenant
+    try:
+        event = CampaignScheduled(
+            tenant_id=campaign.tenant_id,
+            occurred_at=now,
+            campaign_id=campaign.id,
+            name=content.name,
+            subject=content.subject,
+            html_body=content.html_body or None,
+            text_body=content.text_body or None,
+            merge_fields=merge.used_fields(content.subject, content.html_body, content.text_body),
+            exclude_missing_merge=content.exclude_missing_merge,
+            footer=Footer(
+                enabled=content.footer_enabled,
+                company_name=tenant.company_name,
+                postal_address=tenant.postal_address,
+                contact=tenant.contact,
+                disabled_by_user_id=campaign.footer_disabled_by,
+                disabled_at=campaign.footer_disabled_at,
+            ),
+            tracking=content.tracking,
+            recipients=content.recipients,
+            sender_mode=content.sender_mode,
+            sender=sender,
+            sender_user_id=sender_user_id,
+            send_as_owner=content.send_as_owner,
+            operator=staff_member(creator),
+            notify_user_id=notify_user_id,
+            staff=[staff_member(u) for u in directory.users],
+            time_zone=tenant.time_zone,
+            scheduled_for=campaign.scheduled_for,
+        )
+    except ValidationError as exc:
+        raise Invalid.one("campaign", f"cannot be released as composed: {exc}") from exc
+    if len(encode(event)) > MAX_SNAPSHOT_BYTES:
+        raise Invalid.one(
+            "campaign",
+            f"too large to release: bodies, recipient lists and staff together exceed "
+            f"{MAX_SNAPSHOT_BYTES} bytes",
+        )
+    return event

@@ -1,0 +1,242 @@
+"""In-memory ports for the unit tier. A transaction snapshots the state and restores it on
+an exception, so a refused command leaves nothing behind, as in PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from composer.domain import (
+    Campaign,
+    CampaignState,
+    Directory,
+    Progress,
+    RegisteredSender,
+    Tenant,
+    User,
+)
+from contracts import Event
+from servicekit.auth import Principal, Role
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+@dataclass
+class State:
+    tenants: dict[UUID, Tenant] = field(default_factory=dict)
+    users: dict[UUID, User] = field(default_factory=dict)
+    keys: dict[str, tuple[str, UUID, UUID, bool]] = field(default_factory=dict)
+    senders: dict[UUID, RegisteredSender] = field(default_factory=dict)
+    campaigns: dict[UUID, Campaign] = field(default_factory=dict)
+    progress: dict[UUID, Progress] = field(default_factory=dict)
+    seen: set[UUID] = field(default_factory=set)
+    outbox: list[Event] = field(default_factory=list)
+
+
+class FakeTx:
+    def __init__(self, state: State) -> None:
+        self.s = state
+
+    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+        return self.s.tenants.get(tenant_id)
+
+    async def directory(self, tenant_id: UUID) -> Directory | None:
+        tenant = self.s.tenants.get(tenant_id)
+        if tenant is None:
+            return None
+        users = [u for u in self.s.users.values() if u.tenant_id == tenant_id]
+        senders = [x for x in self.s.senders.values() if x.tenant_id == tenant_id]
+        return Directory(tenant, users, senders)
+
+    async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
+        c = self.s.campaigns.get(campaign_id)
+        return copy.deepcopy(c) if c and c.tenant_id == tenant_id else None
+
+    async def due_campaigns(self, now: datetime, limit: int) -> list[Campaign]:
+        due = [
+            c
+            for c in self.s.campaigns.values()
+            if c.state is CampaignState.SCHEDULED and c.scheduled_for and c.scheduled_for <= now
+        ]
+        due.sort(key=lambda c: c.scheduled_for or now)
+        return [copy.deepcopy(c) for c in due[:limit]]
+
+    async def save_campaign(self, campaign: Campaign) -> None:
+        self.s.campaigns[campaign.id] = copy.deepcopy(campaign)
+
+    async def delete_campaign(self, tenant_id: UUID, campaign_id: UUID) -> None:
+        if (c := self.s.campaigns.get(campaign_id)) and c.tenant_id == tenant_id:
+            del self.s.campaigns[campaign_id]
+            self.s.progress.pop(campaign_id, None)
+
+    async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None:
+        p = self.s.progress.get(campaign_id)
+        return copy.deepcopy(p) if p and p.tenant_id == tenant_id else None
+
+    async def save_progress(self, progress: Progress) -> None:
+        self.s.progress[progress.campaign_id] = copy.deepcopy(progress)
+
+    async def add_hits(
+        self,
+        tenant_id: UUID,
+        campaign_id: UUID,
+        *,
+        opens: int = 0,
+        clicks: int = 0,
+        machine_opens: int = 0,
+        machine_clicks: int = 0,
+    ) -> None:
+        p = self.s.progress.get(campaign_id)
+        if p and p.tenant_id == tenant_id:
+            p.opens += opens
+            p.clicks += clicks
+            p.machine_opens += machine_opens
+            p.machine_clicks += machine_clicks
+
+    async def first_seen(self, event_id: UUID) -> bool:
+        if event_id in self.s.seen:
+            return False
+        self.s.seen.add(event_id)
+        return True
+
+    async def enqueue(self, events: Iterable[Event]) -> None:
+        self.s.outbox.extend(events)
+
+    async def insert_tenant(self, tenant: Tenant) -> None:
+        self.s.tenants[tenant.id] = tenant
+
+    async def update_tenant(self, tenant: Tenant) -> None:
+        self.s.tenants[tenant.id] = tenant
+
+    async def user(self, tenant_id: UUID, user_id: UUID) -> User | None:
+        u = self.s.users.get(user_id)
+        return u if u and u.tenant_id == tenant_id else None
+
+    async def user_by_email(self, tenant_id: UUID, email: str) -> User | None:
+        return next(
+            (
+                u
+                for u in self.s.users.values()
+                if u.tenant_id == tenant_id and u.email.lower() == email.lower()
+            ),
+            None,
+        )
+
+    async def save_user(self, user: User) -> None:
+        self.s.users[user.id] = user
+
+    async def insert_key(
+        self, key_id: str, secret_hash: str, tenant_id: UUID, user_id: UUID
+    ) -> None:
+        self.s.keys[key_id] = (secret_hash, tenant_id, user_id, False)
+
+    async def revoke_key(self, tenant_id: UUID, key_id: str) -> UUID | None:
+        key = self.s.keys.get(key_id)
+        if key is None or key[1] != tenant_id:
+            return None
+        self.s.keys[key_id] = (*key[:3], True)
+        return key[2]
+
+    async def insert_sender(self, sender: RegisteredSender) -> None:
+        self.s.senders[sender.id] = sender
+
+    async def sender(self, tenant_id: UUID, sender_id: UUID) -> RegisteredSender | None:
+        x = self.s.senders.get(sender_id)
+        return x if x and x.tenant_id == tenant_id else None
+
+    async def delete_sender(self, tenant_id: UUID, sender_id: UUID) -> None:
+        if await self.sender(tenant_id, sender_id):
+            del self.s.senders[sender_id]
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.state = State()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[FakeTx]:
+        saved = copy.deepcopy(self.state)
+        try:
+            yield FakeTx(self.state)
+        except BaseException:
+            self.state = saved
+            raise
+
+    @property
+    def tx(self) -> FakeTx:
+        return FakeTx(self.state)
+
+    async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
+        return await self.tx.campaign(tenant_id, campaign_id)
+
+    async def list_campaigns(
+        self,
+        tenant_id: UUID,
+        state: CampaignState,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+    ) -> list[Campaign]:
+        rows = [
+            c
+            for c in self.state.campaigns.values()
+            if c.tenant_id == tenant_id and c.state is state
+        ]
+        rows.sort(key=lambda c: (c.updated_at, c.id), reverse=True)
+        return rows[:limit]
+
+    async def users(self, tenant_id: UUID) -> list[User]:
+        return [u for u in self.state.users.values() if u.tenant_id == tenant_id]
+
+    async def senders(self, tenant_id: UUID) -> list[RegisteredSender]:
+        return [x for x in self.state.senders.values() if x.tenant_id == tenant_id]
+
+    async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None:
+        return await self.tx.progress(tenant_id, campaign_id)
+
+    # ------------------------------------------------------------ test helpers
+
+    def add_tenant(self, time_zone: str = "Asia/Tokyo") -> Tenant:
+        tenant = Tenant(uuid4(), "Acme KK", "1-1 Chiyoda, Tokyo", "03-0000-0000", time_zone)
+        self.state.tenants[tenant.id] = tenant
+        return tenant
+
+    def add_user(
+        self,
+        tenant: Tenant,
+        role: Role = Role.MEMBER,
+        *,
+        signature: str = "",
+        email: str | None = None,
+        name: str = "Staff",
+    ) -> Principal:
+        user = User(
+            uuid4(), tenant.id, name, email or f"{uuid4().hex[:8]}@acme.example", signature, role
+        )
+        self.state.users[user.id] = user
+        return Principal(tenant.id, user.id, role)
+
+    def add_sender(
+        self, tenant: Tenant, by: Principal, email: str = "support@acme.example"
+    ) -> RegisteredSender:
+        sender = RegisteredSender(uuid4(), tenant.id, "Support", email, by.user_id)
+        self.state.senders[sender.id] = sender
+        return sender
+
+    def set_signature(self, principal: Principal, signature: str) -> None:
+        self.state.users[principal.user_id] = replace(
+            self.state.users[principal.user_id], signature=signature
+        )

@@ -1,0 +1,126 @@
+"""The HTTP layer on the in-memory ports: status codes, error shape, authentication."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from composer.main import create_app
+from composer.settings import Settings
+from servicekit.auth import Principal, Role
+
+
+class DictVerifier:
+    def __init__(self) -> None:
+        self.keys: dict[str, Principal] = {}
+
+    async def verify(self, api_key: str) -> Principal | None:
+        return self.keys.get(api_key)
+
+
+@pytest.fixture
+async def api(store, clock):
+    app = create_app(Settings(token_secret="unit", max_request_bytes=64 * 1024), clock=clock)
+    verifier = DictVerifier()
+    app.state.store, app.state.key_verifier = store, verifier
+    tenant = store.add_tenant()
+    verifier.keys["member"] = store.add_user(tenant, Role.MEMBER)
+    verifier.keys["manager"] = store.add_user(tenant, Role.MANAGER)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://composer"
+    ) as client:
+        yield client
+
+
+def auth(who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who}"}
+
+
+BODY = {
+    "subject": "Hello",
+    "text_body": "Hi {{ first_name }}",
+    "recipients": {"customer_ids": [str(uuid.uuid4())]},
+}
+
+
+async def test_requests_without_a_valid_key_get_401(api):
+    assert (await api.get("/v1/campaigns")).status_code == 401
+    response = await api.get("/v1/campaigns", headers=auth("nope"))
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["field"] == "authorization"
+    assert (await api.post("/v1/auth/introspect", headers=auth("nope"))).status_code == 401
+
+
+async def test_introspect_answers_who_the_key_belongs_to(api):
+    body = (await api.post("/v1/auth/introspect", headers=auth("manager"))).json()
+    assert body["role"] == "manager" and uuid.UUID(body["tenant_id"])
+
+
+async def test_rule_violations_are_422_with_field_and_reason(api):
+    response = await api.post(
+        "/v1/campaigns", json=BODY | {"subject": "a\r\nb", "recipients": {}}, headers=auth("member")
+    )
+    assert response.status_code == 422
+    errors = {e["field"]: e["reason"] for e in response.json()["errors"]}
+    assert set(errors) == {"subject", "recipients"}
+
+
+async def test_malformed_json_fields_are_422_with_field_and_reason(api):
+    response = await api.post(
+        "/v1/campaigns",
+        json=BODY | {"tracking": {"click_timing": "every minute"}},
+        headers=auth("member"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "tracking.click_timing"
+
+
+async def test_member_changing_the_sender_gets_403(api):
+    response = await api.post(
+        "/v1/campaigns",
+        json=BODY | {"sender_mode": "changed", "sender_email": "x@acme.example"},
+        headers=auth("member"),
+    )
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["field"] == "sender_mode"
+
+
+async def test_full_cycle_and_conflicts_over_http(api):
+    created = await api.post("/v1/campaigns", json=BODY, headers=auth("member"))
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    scheduled = await api.post(
+        f"/v1/campaigns/{cid}/schedule",
+        json={"send_at": "2030-06-01T09:00"},
+        headers=auth("member"),
+    )
+    assert scheduled.json()["scheduled_for"] == "2030-06-01T00:00:00Z"
+    edit = await api.patch(f"/v1/campaigns/{cid}", json={"subject": "x"}, headers=auth("member"))
+    assert edit.status_code == 409 and edit.json()["state"] == "scheduled"
+    listed = await api.get("/v1/campaigns?folder=scheduled", headers=auth("member"))
+    assert [c["id"] for c in listed.json()["items"]] == [cid]
+    cancel = await api.post(f"/v1/campaigns/{cid}/cancel", headers=auth("member"))
+    assert cancel.json()["folder"] == "drafts"
+    sent = await api.post(f"/v1/campaigns/{cid}/send", headers=auth("member"))
+    assert sent.json()["state"] == "sending"
+    again = await api.post(f"/v1/campaigns/{cid}/cancel", headers=auth("member"))
+    assert again.status_code == 409
+    progress = (await api.get(f"/v1/campaigns/{cid}/progress", headers=auth("member"))).json()
+    assert progress["state"] == "sending" and progress["excluded_total"] == 0
+
+
+async def test_unknown_ids_and_folders(api):
+    missing = await api.get(f"/v1/campaigns/{uuid.uuid4()}", headers=auth("member"))
+    assert missing.status_code == 404
+    assert (await api.get("/v1/campaigns?folder=trash", headers=auth("member"))).status_code == 422
+
+
+async def test_oversized_requests_are_refused_before_parsing(api):
+    response = await api.post(
+        "/v1/campaigns",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers=auth("member") | {"content-type": "application/json"},
+    )
+    assert response.status_code == 413
