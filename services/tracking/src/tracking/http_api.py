@@ -1,39 +1,129 @@
-"""Public tracking endpoints."""
+"""Public tracking endpoints as FastAPI routes.
+
+`GET /o/...` and `GET /c/...` are normally answered by the fast path of `tracking.server`
+before they reach these routes; the routes give the same replies (from the same
+`HitEndpoints`) for any other ASGI server and document them in the OpenAPI document.
+"""
 
 from __future__ import annotations
 
-import base64
+import email.parser
+import email.policy
+from typing import Literal
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from contracts import Opened
-from servicekit.tokens import InvalidToken, Kind, TokenCodec
+from tracking import metrics, pages
+from tracking.handlers import unsubscribe, unsubscribe_claims
+from tracking.hits import UNAVAILABLE, HitEndpoints, Reply
 
-#: The classic 43-byte transparent GIF.
-PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+router = APIRouter(tags=["tracking"])
+
 _NO_STORE = {"Cache-Control": "no-store, max-age=0"}
+_BAD_UNSUBSCRIBES = metrics.REJECTED_TOKENS.labels("unsubscribe")
+_UNSUBSCRIBES = metrics.HITS.labels("unsubscribe")
 
-router = APIRouter()
+
+def _response(reply: Reply) -> Response:
+    return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
 
 
-@router.get("/o/{token}", summary="Open pixel", response_class=Response)
+def _not_found() -> Response:
+    return PlainTextResponse("not found\n", status_code=404, headers=_NO_STORE)
+
+
+@router.get(
+    "/o/{token}",
+    summary="Open pixel",
+    description="A 43-byte transparent GIF, never cached. A valid token records `Opened` "
+    "(answered once Kafka acknowledged it); any other token gets the image and no event.",
+    response_class=Response,
+    responses={200: {"content": {"image/gif": {}}}},
+)
 async def open_pixel(token: str, request: Request) -> Response:
-    codec: TokenCodec = request.app.state.tokens
+    hits: HitEndpoints = request.app.state.hits
+    return _response(await hits.pixel_reply(token, request.headers.get("user-agent", "")))
+
+
+@router.get(
+    "/c/{token}",
+    summary="Click redirect",
+    description="302 to the URL inside the signed token (never one from the request), "
+    "after `Clicked` was acknowledged by Kafka. A bad token, or a URL that is not http(s), "
+    "gets a plain 404 and no event.",
+    response_class=Response,
+    responses={302: {"description": "Redirect to the link of the message"}, 404: {}},
+)
+async def click(token: str, request: Request) -> Response:
+    hits: HitEndpoints = request.app.state.hits
+    return _response(await hits.click_reply(token, request.headers.get("user-agent", "")))
+
+
+@router.get(
+    "/u/{token}",
+    summary="Unsubscribe confirmation page",
+    description="Shows a page (Japanese and English) with a button that POSTs back. "
+    "Never unsubscribes by itself: link scanners follow GETs.",
+    response_class=HTMLResponse,
+)
+async def unsubscribe_page(token: str, request: Request) -> Response:
+    if unsubscribe_claims(token, tokens=request.app.state.tokens) is None:
+        _BAD_UNSUBSCRIBES.inc()
+        return _not_found()
+    return HTMLResponse(pages.confirm_page(request.url.path), headers=_NO_STORE)
+
+
+@router.post(
+    "/u/{token}",
+    summary="Unsubscribe",
+    description="Unsubscribes the customer (publishes `Unsubscribed`). RFC 8058 one-click: "
+    "a body `List-Unsubscribe=One-Click` (form-encoded or multipart); the confirmation "
+    "form posts `confirm=1`. Anything else is a 400; a bad token a 404.",
+    response_class=HTMLResponse,
+)
+async def unsubscribe_post(token: str, request: Request) -> Response:
+    method = _unsubscribe_method(request.headers.get("content-type", ""), await request.body())
+    if method is None:
+        return PlainTextResponse("bad request\n", status_code=400, headers=_NO_STORE)
     try:
-        claims = codec.verify(token, Kind.OPEN)
-    except InvalidToken:
-        # A broken image in a customer's mail helps nobody: answer with the pixel anyway.
-        return Response(PIXEL, media_type="image/gif", headers=_NO_STORE)
-    await request.app.state.publisher.publish(
-        [
-            Opened(
-                tenant_id=claims.tenant_id,
-                campaign_id=claims.campaign_id,
-                message_id=claims.message_id,
-                customer_id=claims.customer_id,
-                notify_user_id=claims.notify_user_id,
-                user_agent=request.headers.get("user-agent", "")[:512],
-            )
-        ]
-    )
-    return Response(PIXEL, media_type="image/gif", headers=_NO_STORE)
+        event = await unsubscribe(
+            token,
+            method,
+            tokens=request.app.state.tokens,
+            publisher=request.app.state.publisher,
+        )
+    except Exception:
+        metrics.PUBLISH_FAILURES.inc()
+        return _response(UNAVAILABLE)
+    if event is None:
+        _BAD_UNSUBSCRIBES.inc()
+        return _not_found()
+    _UNSUBSCRIBES.inc()
+    return HTMLResponse(pages.done_page(), headers=_NO_STORE)
+
+
+def _unsubscribe_method(content_type: str, body: bytes) -> Literal["one_click", "form"] | None:
+    fields = _form_fields(content_type, body)
+    if "One-Click" in fields.get("List-Unsubscribe", []):
+        return "one_click"
+    if any(fields.get("confirm", [])):
+        return "form"
+    return None
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, list[str]]:
+    """Fields of an urlencoded or multipart/form-data body (RFC 8058 allows both)."""
+    if content_type.lower().startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+        )
+        fields: dict[str, list[str]] = {}
+        for part in message.walk():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                fields.setdefault(name, []).append(payload.decode("utf-8", "replace").strip())
+        return fields
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)

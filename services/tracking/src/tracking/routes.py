@@ -1,21 +1,12 @@
-"""Kafka subscribers: decode -> handler -> publish. Each states its ack policy."""
+"""Kafka side of tracking: it consumes nothing; it declares what it emits (AsyncAPI)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import asyncpg
 from faststream.kafka import KafkaRouter
 
-from contracts import Opened
+from contracts import Event
 from servicekit.kafka import declare_emits
 
 
-@dataclass
-class Deps:
-    pool: asyncpg.Pool = field(init=False)
-
-
-def register(router: KafkaRouter, deps: Deps, *, group_id: str) -> None:
-    """Tracking consumes nothing; it only declares what it emits."""
-    declare_emits(router, Opened)
+def register(router: KafkaRouter, *emits: type[Event]) -> None:
+    declare_emits(router, *emits)

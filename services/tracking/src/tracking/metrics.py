@@ -1,0 +1,24 @@
+"""Tracking's own metrics (named `tracking_...`). Every process reports its own counters."""
+
+from prometheus_client import Counter
+
+HITS = Counter(
+    "tracking_hits_total",
+    "Hits whose event Kafka acknowledged, by kind (open, click, unsubscribe, bounce)",
+    ["kind"],
+)
+REJECTED_TOKENS = Counter(
+    "tracking_rejected_tokens_total",
+    "Requests or mails whose token did not verify (no event), by kind",
+    ["kind"],
+)
+PUBLISH_FAILURES = Counter(
+    "tracking_publish_failures_total",
+    "Events Kafka did not acknowledge; the request was answered with an error",
+)
+INBOUND_KEPT = Counter(
+    "tracking_inbound_mail_kept_total",
+    "Mails to the return path stored instead of becoming events, by reason "
+    "(bad_token, not_dsn, no_failure)",
+    ["reason"],
+)

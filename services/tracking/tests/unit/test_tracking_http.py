@@ -1,0 +1,221 @@
+"""The public endpoints over real HTTP (the fast server and the app), with a fake Kafka."""
+
+from __future__ import annotations
+
+import re
+import socket
+from urllib.parse import quote
+
+import pytest
+from tracking_tests_fakes import Client, sign
+
+from contracts import Clicked, Opened, Unsubscribed
+from servicekit.tokens import Kind
+from tracking.domain import PIXEL
+
+DEST = "https://shop.example/sale?item=42&ref=mail"
+
+
+@pytest.fixture
+def client(fresh):
+    c = Client(fresh.port)
+    yield c
+    c.close()
+
+
+def test_pixel_is_the_43_byte_gif_and_records_the_open(fresh, client):
+    status, headers, body = client.request(
+        "GET", f"/o/{sign(Kind.OPEN)}", headers={"User-Agent": "Thunderbird/128"}
+    )
+    assert (status, body, len(body)) == (200, PIXEL, 43)
+    assert headers["content-type"] == "image/gif"
+    assert "no-store" in headers["cache-control"] and "date" in headers
+    [event] = fresh.publisher.events
+    assert isinstance(event, Opened) and event.user_agent == "Thunderbird/128"
+
+
+@pytest.mark.parametrize(
+    "token", ["", "x", "AAAA", sign(Kind.CLICK, url=DEST), sign(Kind.OPEN)[:-2]]
+)
+def test_pixel_with_a_bad_token_is_still_an_image_but_no_event(fresh, client, token):
+    status, headers, body = client.request("GET", f"/o/{token}")
+    assert (status, body, headers["content-type"]) == (200, PIXEL, "image/gif")
+    assert fresh.publisher.events == []
+
+
+def test_no_acknowledgement_no_success(fresh, client):
+    fresh.publisher.failing = True
+    assert client.request("GET", f"/o/{sign(Kind.OPEN)}")[0] == 503
+    assert client.request("GET", f"/c/{sign(Kind.CLICK, url=DEST)}")[0] == 503
+    fresh.publisher.failing = False
+    assert client.request("GET", f"/o/{sign(Kind.OPEN)}")[0] == 200
+
+
+def test_click_redirects_to_the_signed_url_and_records_it(fresh, client):
+    status, headers, body = client.request(
+        "GET", f"/c/{sign(Kind.CLICK, url=DEST)}", headers={"User-Agent": "Firefox/133"}
+    )
+    assert (status, headers["location"], body) == (302, DEST, b"")
+    [event] = fresh.publisher.events
+    assert isinstance(event, Clicked) and event.url == DEST and not event.machine
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "?url=https://evil.example/",
+        "?next=//evil.example&redirect=https%3A%2F%2Fevil.example",
+        "?location=javascript:alert(1)",
+        "#https://evil.example",
+    ],
+)
+def test_query_strings_never_change_the_destination(fresh, client, suffix):
+    status, headers, _ = client.request("GET", f"/c/{sign(Kind.CLICK, url=DEST)}{suffix}")
+    assert (status, headers["location"]) == (302, DEST)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/c/https://evil.example/",
+        "/c//evil.example",
+        "/c/" + quote("https://evil.example/", safe=""),
+        "/c/{token}/https://evil.example/",
+        "/c/{token}%2F%2Fevil.example",
+        "/c/{token}evil",
+        "/c/{js}",
+        "/c/{open}",
+        "/c/",
+    ],
+)
+def test_open_redirect_attempts_get_a_plain_404(fresh, client, path):
+    path = path.format(
+        token=sign(Kind.CLICK, url=DEST),
+        js=sign(Kind.CLICK, url="javascript:alert(1)"),
+        open=sign(Kind.OPEN),
+    )
+    status, headers, body = client.request("GET", path)
+    assert status == 404 and "location" not in headers
+    assert headers["content-type"].startswith("text/plain") and body == b"not found\n"
+    assert fresh.publisher.events == []
+
+
+def test_unsubscribe_page_never_unsubscribes(fresh, client):
+    token = sign(Kind.UNSUBSCRIBE)
+    for _ in range(3):
+        status, headers, body = client.request("GET", f"/u/{token}")
+        assert status == 200 and headers["content-type"].startswith("text/html")
+    page = body.decode()
+    assert "配信停止" in page and "Unsubscribe" in page
+    assert 'method="post"' in page and f'action="/u/{token}"' in page
+    assert fresh.publisher.events == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "method"),
+    [
+        (b"List-Unsubscribe=One-Click", "application/x-www-form-urlencoded", "one_click"),
+        (
+            b'--xyz\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+            b"One-Click\r\n--xyz--\r\n",
+            "multipart/form-data; boundary=xyz",
+            "one_click",
+        ),
+        (b"confirm=1", "application/x-www-form-urlencoded", "form"),
+    ],
+)
+def test_post_unsubscribes(fresh, client, body, content_type, method):
+    status, _, page = client.request(
+        "POST", f"/u/{sign(Kind.UNSUBSCRIBE)}", body=body, headers={"Content-Type": content_type}
+    )
+    assert status == 200 and "配信停止しました".encode() in page
+    [event] = fresh.publisher.events
+    assert isinstance(event, Unsubscribed) and event.method == method
+
+
+@pytest.mark.parametrize("body", [b"", b"List-Unsubscribe=Two-Clicks", b"confirm="])
+def test_post_without_the_one_click_field_or_confirmation_is_refused(fresh, client, body):
+    status, _, _ = client.request(
+        "POST",
+        f"/u/{sign(Kind.UNSUBSCRIBE)}",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 400 and fresh.publisher.events == []
+
+
+@pytest.mark.parametrize("token", ["bogus", sign(Kind.OPEN), sign(Kind.UNSUBSCRIBE)[:-1]])
+def test_bad_unsubscribe_token_is_a_404_and_no_event(fresh, client, token):
+    assert client.request("GET", f"/u/{token}")[0] == 404
+    status, _, _ = client.request(
+        "POST",
+        f"/u/{token}",
+        body=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 404 and fresh.publisher.events == []
+
+
+def test_other_methods_on_hit_urls_are_refused_without_event(fresh, client):
+    assert client.request("HEAD", f"/o/{sign(Kind.OPEN)}")[0] == 405
+    assert client.request("POST", f"/c/{sign(Kind.CLICK, url=DEST)}", body=b"")[0] == 405
+    assert fresh.publisher.events == []
+
+
+def _raw_exchange(port: int, payload: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_pipelined_requests_are_answered_in_order(fresh):
+    requests = (
+        b"".join(
+            f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+            for path in (
+                f"/c/{sign(Kind.CLICK, url=DEST)}",
+                "/o/bad",
+                "/openapi.json",
+                f"/o/{sign(Kind.OPEN)}",
+            )
+        )
+        + b"GET /o/bad HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    answer = _raw_exchange(fresh.port, requests)
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
+    assert statuses == [b"302", b"200", b"200", b"200", b"200"]
+    assert b"connection: close" in answer.rsplit(b"HTTP/1.1 ", 1)[1]
+    assert [type(e) for e in fresh.publisher.events] == [Clicked, Opened]
+
+
+def test_garbage_gets_a_400_and_the_connection_closes(fresh):
+    answer = _raw_exchange(fresh.port, b"\x16\x03\x01 not http at all\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+def test_oversized_url_gets_a_413(fresh):
+    answer = _raw_exchange(fresh.port, b"GET /o/" + b"A" * 10_000 + b" HTTP/1.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_http_1_0_closes_after_the_answer(fresh):
+    answer = _raw_exchange(fresh.port, b"GET /o/bad HTTP/1.0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"connection: close" in answer
+
+
+def test_other_paths_reach_the_app(fresh, client):
+    status, _, body = client.request("GET", "/openapi.json")
+    assert status == 200 and b"/o/{token}" in body and b"/u/{token}" in body
+    assert client.request("GET", "/nothing/here")[0] == 404
+
+
+def test_upgrade_requests_are_answered_without_switching_protocols(fresh):
+    answer = _raw_exchange(
+        fresh.port,
+        b"GET /o/bad HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        b"\x81\x85websocket frame",
+    )
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1") == 1
