@@ -1,5 +1,9 @@
 """Notifier configuration, read once from the environment."""
 
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
 from servicekit.settings import ServiceSettings
 
 
@@ -7,3 +11,41 @@ class Settings(ServiceSettings):
     http_port: int = 8005
     consumer_group: str = "notifier"
     database_schema: str = "notifier"
+
+    digest_from: str = Field(
+        default="Bulk Mail <notifications@bulkmail.localhost>", description="From of digests."
+    )
+    admin_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token for POST /v1/admin/close-periods; when empty, only "
+        "requests from the loopback address are accepted.",
+    )
+    redis_key_prefix: str = Field(default="notifier:", description="Prefix of Redis keys.")
+    suppression_ttl_s: float = Field(
+        default=7200.0,
+        description="Expiry of a message's last open in Redis; must exceed the one-hour "
+        "re-open window (PostgreSQL answers for anything older).",
+        gt=3600.0,
+    )
+    ingest_batch_size: int = Field(default=5000, description="Max events per consumed batch.")
+    close_interval_s: float = Field(
+        default=60.0, description="How often periods that ended are closed and sent."
+    )
+    digest_lease_s: float = Field(
+        default=120.0, description="How long a process holds a digest before another may take it."
+    )
+    digest_concurrency: int = Field(default=4, description="SMTP connections for digests.")
+    digest_max_lines: int = Field(
+        default=100, description="Lines listed per campaign and kind; the count is always full."
+    )
+    digest_retry_s: float = Field(default=60.0, description="Pause before a failed send's retry.")
+    digest_max_attempts: int = Field(default=10)
+    smtp_timeout_s: float = Field(default=30.0)
+    hits_retention_days: int = Field(
+        default=90, description="Handled hits are kept this long (duplicate detection)."
+    )
+    digest_fault_after_build: Literal["", "exit", "pause"] = Field(
+        default="",
+        description="Test-only fault injection: after building a digest, 'exit' ends the "
+        "process at once (os._exit); 'pause' prints a marker to stderr and waits to be killed.",
+    )

@@ -1,0 +1,428 @@
+"""In-memory stand-ins for the notifier's ports, with the same semantics as the adapters."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid as _uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from uuid import UUID
+
+from contracts import (
+    Address,
+    CampaignScheduled,
+    Clicked,
+    DigestSent,
+    MessageSent,
+    Opened,
+    RecipientSpec,
+    StaffMember,
+    Timing,
+    TrackingSettings,
+)
+from notifier.domain import (
+    CampaignInfo,
+    CampaignSection,
+    DigestContent,
+    DigestLine,
+    Hit,
+    HitKind,
+    HitStatus,
+    MessageEntry,
+    Recorded,
+    StaffEntry,
+)
+from notifier.mail import RenderedDigest
+from notifier.periods import Period
+from notifier.ports import Lease, PermanentMailError, UnscheduledHit
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+class FakeSuppression:
+    """Same rules as the Redis script; `flush()` plays a Redis restart."""
+
+    def __init__(self) -> None:
+        self.last: dict[UUID, tuple[datetime, UUID, datetime | None]] = {}
+
+    async def swap_last_opens(self, opens: Sequence[Hit]) -> dict[UUID, datetime | None]:
+        answers: dict[UUID, datetime | None] = {}
+        for hit in opens:
+            current = self.last.get(hit.message_id)
+            if current is None:
+                self.last[hit.message_id] = (hit.occurred_at, hit.event_id, None)
+                answers[hit.event_id] = None
+                continue
+            last, last_id, previous = current
+            if last_id == hit.event_id:
+                answers[hit.event_id] = previous
+                continue
+            answers[hit.event_id] = last
+            if hit.occurred_at > last:
+                self.last[hit.message_id] = (hit.occurred_at, hit.event_id, last)
+        return answers
+
+    def flush(self) -> None:
+        self.last.clear()
+
+
+@dataclass
+class Row:
+    recorded: Recorded
+    status: str
+    timing: Timing | None
+    period: Period | None
+    digest_id: int | None = None
+
+
+@dataclass
+class DigestRow:
+    id: int
+    tenant_id: UUID
+    user_id: UUID
+    boundary: datetime
+    period_start: datetime
+    state: str = "claimed"
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    attempts: int = 0
+
+
+@dataclass
+class FakeStore:
+    """Both `HitStore` and `DigestLedger`, in memory."""
+
+    clock: FakeClock
+    hits: dict[UUID, Row] = field(default_factory=dict)
+    campaigns_: dict[UUID, CampaignInfo] = field(default_factory=dict)
+    staff: dict[tuple[UUID, UUID], StaffEntry] = field(default_factory=dict)
+    messages: dict[UUID, MessageEntry] = field(default_factory=dict)
+    last_open: dict[UUID, datetime] = field(default_factory=dict)
+    digests: dict[int, DigestRow] = field(default_factory=dict)
+    counters: Counter[str] = field(default_factory=Counter)
+    outbox: list[DigestSent] = field(default_factory=list)
+    classified: dict[UUID, HitKind] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ HitStore
+
+    async def campaigns(self, campaign_ids: set[UUID]) -> dict[UUID, CampaignInfo]:
+        return {i: self.campaigns_[i] for i in campaign_ids if i in self.campaigns_}
+
+    async def last_opens(self, message_ids: set[UUID]) -> dict[UUID, datetime]:
+        return {i: self.last_open[i] for i in message_ids if i in self.last_open}
+
+    async def record_hits(self, recorded: Sequence[Recorded]) -> dict[HitKind, int]:
+        new = Counter[HitKind]()
+        for r in recorded:
+            self.classified.setdefault(r.hit.event_id, r.kind)
+            if r.hit.is_human_open:
+                seen = self.last_open.get(r.hit.message_id)
+                self.last_open[r.hit.message_id] = max(seen or r.hit.occurred_at, r.hit.occurred_at)
+            if r.status is HitStatus.COUNTED:  # counted, not stored: as the adapter does
+                if r.hit.event_id in self.hits:
+                    continue
+                new[r.kind] += 1
+                self.counters[r.kind.value] += 1
+                continue
+            if r.hit.event_id in self.hits:
+                continue
+            self.hits[r.hit.event_id] = Row(r, r.status.value, r.timing, r.period)
+            new[r.kind] += 1
+            self.counters[r.kind.value] += 1
+        return dict(new)
+
+    async def save_campaign(self, campaign: CampaignInfo, staff: Sequence[StaffEntry]) -> None:
+        self.campaigns_[campaign.campaign_id] = campaign
+        for s in staff:
+            self.staff[(s.tenant_id, s.user_id)] = s
+
+    async def save_messages(self, messages: Sequence[MessageEntry]) -> None:
+        self.messages.update({m.message_id: m for m in messages})
+
+    async def awaiting_hits(self, limit: int) -> list[UnscheduledHit]:
+        return [
+            self._unscheduled(event_id, row)
+            for event_id, row in self.hits.items()
+            if row.status == HitStatus.AWAITING and row.recorded.hit.campaign_id in self.campaigns_
+        ][:limit]
+
+    async def reschedule(self, changes: Sequence[tuple[UUID, Timing, Period | None]]) -> None:
+        for event_id, timing, period in changes:
+            row = self.hits[event_id]
+            if row.status in ("awaiting", "pending"):
+                row.timing, row.period = timing, period
+                row.status = "dropped" if timing is Timing.NONE else "pending"
+
+    def _unscheduled(self, event_id: UUID, row: Row) -> UnscheduledHit:
+        hit = row.recorded.hit
+        return UnscheduledHit(
+            event_id,
+            row.recorded.kind,
+            hit.occurred_at,
+            self.campaigns_[hit.campaign_id],
+            row.period.end if row.period else None,
+        )
+
+    # ------------------------------------------------------------ DigestLedger
+
+    def _due(self, as_of: datetime, tenant_id: UUID | None) -> list[tuple[UUID, Row]]:
+        return [
+            (event_id, row)
+            for event_id, row in self.hits.items()
+            if row.status == "pending"
+            and row.period is not None
+            and row.period.end <= as_of
+            and tenant_id in (None, row.recorded.hit.tenant_id)
+        ]
+
+    async def claim_due(self, as_of: datetime, tenant_id: UUID | None) -> list[int]:
+        by_user: dict[tuple[UUID, UUID], list[Row]] = defaultdict(list)
+        for _, row in self._due(as_of, tenant_id):
+            hit = row.recorded.hit
+            if (hit.tenant_id, hit.user_id) in self.staff:
+                by_user[(hit.tenant_id, hit.user_id)].append(row)
+        claimed = []
+        for (tenant, user), rows in sorted(by_user.items()):
+            boundary = max(r.period.end for r in rows if r.period)
+            if any(
+                (d.tenant_id, d.user_id, d.boundary) == (tenant, user, boundary)
+                for d in self.digests.values()
+            ):
+                continue
+            digest = DigestRow(
+                len(self.digests) + 1,
+                tenant,
+                user,
+                boundary,
+                min(r.period.start for r in rows if r.period),
+            )
+            self.digests[digest.id] = digest
+            for r in rows:
+                r.status, r.digest_id = "digested", digest.id
+            claimed.append(digest.id)
+        return claimed
+
+    async def late_hits(self, as_of: datetime, tenant_id: UUID | None) -> list[UnscheduledHit]:
+        keys = {(d.tenant_id, d.user_id, d.boundary) for d in self.digests.values()}
+        return [
+            self._unscheduled(event_id, row)
+            for event_id, row in self._due(as_of, tenant_id)
+            if row.period
+            and (row.recorded.hit.tenant_id, row.recorded.hit.user_id, row.period.end) in keys
+        ]
+
+    async def lease(self, owner: str, limit: int, lease_s: float) -> list[Lease]:
+        now = self.clock.now()
+        leases = []
+        for d in sorted(self.digests.values(), key=lambda d: d.id):
+            if len(leases) == limit:
+                break
+            if d.state in ("claimed", "building", "sending") and (
+                d.lease_until is None or d.lease_until < now
+            ):
+                leases.append(Lease(d.id, d.state, d.attempts + 1))
+                d.state, d.lease_owner = "building", owner
+                d.lease_until, d.attempts = now + timedelta(seconds=lease_s), d.attempts + 1
+        return leases
+
+    async def content(self, digest_id: int, max_lines: int) -> DigestContent | None:
+        d = self.digests[digest_id]
+        staff = self.staff[(d.tenant_id, d.user_id)]
+        rows = sorted(
+            (r for r in self.hits.values() if r.digest_id == digest_id),
+            key=lambda r: r.recorded.hit.occurred_at,
+        )
+        sections: dict[UUID, CampaignSection] = {}
+        for r in rows:
+            hit, kind = r.recorded.hit, r.recorded.kind
+            campaign = self.campaigns_[hit.campaign_id]
+            section = sections.setdefault(
+                hit.campaign_id, CampaignSection(hit.campaign_id, campaign.name, campaign.subject)
+            )
+            section.counts[kind] = section.counts.get(kind, 0) + 1
+            lines = section.lines.setdefault(kind, [])
+            if len(lines) < max_lines:
+                m = self.messages.get(hit.message_id)
+                lines.append(
+                    DigestLine(
+                        kind,
+                        hit.occurred_at,
+                        hit.customer_id,
+                        m.email if m else None,
+                        m.name if m else None,
+                        hit.url,
+                    )
+                )
+        zone = next(iter(self.campaigns_.values())).time_zone if self.campaigns_ else "Asia/Tokyo"
+        return DigestContent(
+            d.id,
+            d.tenant_id,
+            d.user_id,
+            staff.name,
+            staff.email,
+            d.boundary,
+            d.period_start,
+            zone,
+            frozenset(r.timing for r in rows if r.timing),
+            tuple(sections.values()),
+        )
+
+    async def mark_sending(self, digest_id: int, owner: str) -> bool:
+        d = self.digests[digest_id]
+        if d.lease_owner != owner or d.state != "building":
+            return False
+        d.state = "sending"
+        return True
+
+    async def mark_sent(self, digest_id: int, owner: str, event: DigestSent) -> bool:
+        d = self.digests[digest_id]
+        if d.lease_owner != owner or d.state != "sending":
+            return False
+        d.state, d.lease_until = "sent", None
+        self.outbox.append(event)
+        self.counters["digests_sent"] += 1
+        return True
+
+    async def release(self, digest_id: int, owner: str, *, retry_in: float, error: str) -> None:
+        d = self.digests[digest_id]
+        if d.lease_owner == owner:
+            d.lease_until = self.clock.now() + timedelta(seconds=retry_in)
+
+    async def fail(self, digest_id: int, owner: str, error: str) -> None:
+        d = self.digests[digest_id]
+        if d.lease_owner == owner:
+            d.state, d.lease_until = "failed", None
+
+    async def unsent(self, digest_ids: Sequence[int]) -> list[int]:
+        return [i for i in digest_ids if self.digests[i].state not in ("sent", "failed")]
+
+    def by_status(self) -> Counter[str]:
+        return Counter(r.status for r in self.hits.values())
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+        self.refuse: set[str] = set()
+        self.fail_next: int = 0
+
+    async def send(self, mail: RenderedDigest) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("SMTP server went away")
+        if mail.rcpt_to in self.refuse:
+            raise PermanentMailError("550 5.1.1 user unknown")
+        parsed = email.message_from_bytes(mail.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.sent.append(parsed)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sent if m["To"].addresses[0].addr_spec == address]
+
+
+def as_dict(message: EmailMessage) -> dict[str, Any]:
+    return {k: str(v) for k, v in message.items()}
+
+
+# ---------------------------------------------------------------- event builders
+
+
+@dataclass
+class Scenario:
+    """A tenant with a campaign, its staff and its messages, to build events from."""
+
+    time_zone: str = "Asia/Tokyo"
+    first_open: Timing = Timing.DAILY
+    reopen: Timing = Timing.DAILY
+    click: Timing = Timing.DAILY
+    tenant_id: UUID = field(default_factory=_uuid.uuid4)
+    campaign_id: UUID = field(default_factory=_uuid.uuid4)
+    users: dict[str, StaffMember] = field(default_factory=dict)
+
+    def user(self, key: str) -> StaffMember:
+        if key not in self.users:
+            tag = _uuid.uuid4().hex[:8]
+            self.users[key] = StaffMember(
+                user_id=_uuid.uuid4(), name=f"担当 {key}", email=f"{key}-{tag}@staff.example"
+            )
+        return self.users[key]
+
+    def scheduled(self, at: datetime | None = None, **extra: Any) -> CampaignScheduled:
+        operator = self.user("sender")
+        return CampaignScheduled(
+            tenant_id=self.tenant_id,
+            occurred_at=at or datetime(2026, 11, 25, tzinfo=UTC),
+            campaign_id=self.campaign_id,
+            name="冬のセール",
+            subject="【冬のセール】ご案内",
+            recipients=RecipientSpec(),
+            sender=Address(name=operator.name, email=operator.email),
+            operator=operator,
+            notify_user_id=operator.user_id,
+            staff=list(self.users.values()),
+            time_zone=self.time_zone,
+            tracking=TrackingSettings(
+                first_open_timing=self.first_open,
+                reopen_timing=self.reopen,
+                click_timing=self.click,
+            ),
+            **extra,
+        )
+
+    def sent(self, message_id: UUID, customer: str = "山田 太郎") -> MessageSent:
+        return MessageSent(
+            tenant_id=self.tenant_id,
+            campaign_id=self.campaign_id,
+            message_id=message_id,
+            customer_id=_uuid.uuid5(message_id, "customer"),
+            email=f"c-{message_id.hex[:8]}@customer.example",
+            name=customer,
+            notify_user_id=self.user("sender").user_id,
+        )
+
+    def opened(
+        self, message_id: UUID, at: datetime, user: str = "sender", machine: bool = False
+    ) -> Opened:
+        return Opened(
+            tenant_id=self.tenant_id,
+            occurred_at=at,
+            campaign_id=self.campaign_id,
+            message_id=message_id,
+            customer_id=_uuid.uuid5(message_id, "customer"),
+            notify_user_id=self.user(user).user_id,
+            machine=machine,
+            machine_reason="image proxy" if machine else None,
+        )
+
+    def clicked(
+        self,
+        message_id: UUID,
+        at: datetime,
+        user: str = "sender",
+        url: str = "https://shop.example/sale",
+        machine: bool = False,
+    ) -> Clicked:
+        return Clicked(
+            tenant_id=self.tenant_id,
+            occurred_at=at,
+            campaign_id=self.campaign_id,
+            message_id=message_id,
+            customer_id=_uuid.uuid5(message_id, "customer"),
+            notify_user_id=self.user(user).user_id,
+            url=url,
+            machine=machine,
+        )

@@ -1,0 +1,106 @@
+"""Fixtures for the notifier against real PostgreSQL, Redis and the SMTP sink.
+
+Each test gets its own PostgreSQL schema, Kafka namespace and Redis key prefix, so nothing it
+does touches the running stack's data. "Redis restarted empty" is played by deleting the
+test's own keys, never by flushing a database others may use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from notifier.adapters.redis import RedisSuppressionState
+from notifier.digests import DigestCycle
+from notifier.main import build_cycle, prepare_database
+from notifier.settings import Settings
+
+
+class Sink:
+    """The dev SMTP sink's HTTP listing."""
+
+    def __init__(self, api: str) -> None:
+        self._api = api
+
+    async def to(self, address: str) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self._api, timeout=10) as client:
+            response = await client.get("/messages", params={"to": address, "limit": 1000})
+            response.raise_for_status()
+            return list(response.json())
+
+    async def raw(self, message_id: int) -> bytes:
+        async with httpx.AsyncClient(base_url=self._api, timeout=10) as client:
+            response = await client.get(f"/messages/{message_id}/raw")
+            response.raise_for_status()
+            return response.content
+
+    async def wait_for(self, address: str, count: int, timeout: float = 15.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = await self.to(address)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def sink(stack: Any) -> Sink:
+    return Sink(stack.sink_api)
+
+
+@pytest.fixture
+def settings(stack: Any, pg_schema: str, kafka_namespace: str) -> Settings:
+    return Settings(
+        kafka_bootstrap_servers=stack.kafka,
+        database_url=stack.database_url,
+        redis_url=stack.redis_url,
+        smtp_host=stack.smtp_host,
+        smtp_port=stack.smtp_port,
+        kafka_namespace=kafka_namespace,
+        database_schema=pg_schema,
+        redis_key_prefix=f"test-notifier:{uuid.uuid4().hex}:",
+        instance_id="test",
+        digest_lease_s=1.0,
+        digest_retry_s=0.5,
+        close_interval_s=3600.0,
+        http_port=0,
+    )
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url)
+    yield client
+    await forget_redis_state(client, settings.redis_key_prefix)
+    await client.aclose()
+
+
+async def forget_redis_state(client: Redis, prefix: str) -> int:
+    """What a Redis restart without persistence does to this test's keys."""
+    keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
+    return int(await client.delete(*keys)) if keys else 0
+
+
+@pytest.fixture
+def suppression(redis: Redis, settings: Settings) -> RedisSuppressionState:
+    return RedisSuppressionState(
+        redis, prefix=settings.redis_key_prefix, ttl_s=settings.suppression_ttl_s
+    )
+
+
+@pytest.fixture
+async def cycle(settings: Settings) -> AsyncIterator[DigestCycle]:
+    from notifier_fakes import FakeClock
+
+    pool = await prepare_database(settings)
+    built = build_cycle(settings, pool, FakeClock())
+    yield built
+    await built.mailer.close()  # type: ignore[attr-defined]
+    await pool.close()

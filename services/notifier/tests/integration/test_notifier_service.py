@@ -1,0 +1,131 @@
+"""The whole service on its own Kafka namespace: events in, digest mail and DigestSent out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from notifier_fakes import FakeClock, Scenario
+
+from contracts import DigestSent, Timing, decode, topics
+from notifier.main import create_app
+from notifier.settings import Settings
+from servicekit.kafka import KafkaPublisher, make_broker
+
+from .conftest import Sink
+
+T0 = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
+MIDNIGHT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=FakeClock(MIDNIGHT))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
+            yield http
+
+
+@pytest.fixture
+async def publisher(settings: Settings) -> AsyncIterator[KafkaPublisher]:
+    broker = make_broker(settings.kafka_bootstrap_servers, client_id="notifier-test")
+    await broker.start()
+    yield KafkaPublisher(broker, namespace=settings.kafka_namespace)
+    await broker.stop()
+
+
+async def wait_for_stats(
+    http: httpx.AsyncClient, tenant_id: uuid.UUID, expected: dict[str, int], timeout: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = (await http.get("/v1/digests/stats", params={"tenant_id": str(tenant_id)})).json()
+        if all(stats[k] == v for k, v in expected.items()) or time.monotonic() > deadline:
+            return dict(stats)
+        await asyncio.sleep(0.2)
+
+
+async def read_topic(settings: Settings, topic: str, count: int) -> list[bytes]:
+    consumer = AIOKafkaConsumer(
+        settings.kafka_namespace + topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(values) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            values += [r.value for records in batch.values() for r in records]
+    finally:
+        await consumer.stop()
+    return values
+
+
+async def test_events_in_digest_out(
+    client: httpx.AsyncClient,
+    publisher: KafkaPublisher,
+    settings: Settings,
+    sink: Sink,
+    redis: object,  # removes this test's suppression keys afterwards
+) -> None:
+    scenario = Scenario(first_open=Timing.DAILY, reopen=Timing.DAILY, click=Timing.HOURLY)
+    for user in ("sender", "owner"):
+        scenario.user(user)
+    m1, m2 = uuid.uuid4(), uuid.uuid4()
+    await publisher.publish([scenario.scheduled(), scenario.sent(m1), scenario.sent(m2)])
+    first = scenario.opened(m1, T0)
+    events = [
+        first,
+        scenario.opened(m1, T0 + timedelta(minutes=20)),  # suppressed
+        scenario.opened(m1, T0 + timedelta(minutes=5), machine=True),
+        scenario.opened(m2, T0, user="owner"),
+        scenario.clicked(m2, T0 + timedelta(minutes=1), user="owner"),
+    ]
+    for event in events:  # one by one: per-message order is what Kafka keeps
+        await publisher.publish([event])
+    await publisher.publish([first])  # a redelivered duplicate
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    await producer.send_and_wait(settings.kafka_namespace + topics.OPENED, b"{not an event")
+    await producer.stop()
+
+    stats = await wait_for_stats(
+        client,
+        scenario.tenant_id,
+        {"first_opens": 2, "clicks": 1, "suppressed_reopens": 1, "machine_events": 1},
+    )
+    assert stats == {
+        "digests_sent": 0,
+        "notifications_pending": 3,
+        "awaiting_campaign": 0,
+        "suppressed_reopens": 1,
+        "machine_events": 1,
+        "first_opens": 2,
+        "reopens": 0,
+        "clicks": 1,
+    }
+
+    body = {"as_of": MIDNIGHT.isoformat(), "tenant_id": str(scenario.tenant_id)}
+    result = (await client.post("/v1/admin/close-periods", json=body)).json()
+    assert (result["claimed"], result["sent"], result["unsent"]) == (2, 2, 0)
+    for user in ("sender", "owner"):
+        assert len(await sink.wait_for(scenario.user(user).email, 1)) == 1
+    stats = await client.get("/v1/digests/stats", params={"tenant_id": str(scenario.tenant_id)})
+    assert stats.json()["digests_sent"] == 2
+
+    sent = [decode(v, DigestSent) for v in await read_topic(settings, topics.DIGEST_SENT, 2)]
+    assert sorted((e.first_opens, e.clicks) for e in sent) == [(1, 0), (1, 1)]
+    assert {e.period_end for e in sent} == {MIDNIGHT}
+    parked = await read_topic(settings, topics.dead_letter(topics.OPENED), 1)
+    assert parked == [b"{not an event"]
