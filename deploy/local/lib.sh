@@ -72,7 +72,7 @@ write_env_file() {
     fi
     cat >"$ENV_FILE.tmp" <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
-export DATABASE_URL=postgresql://bulkmail:bulkmail@127.0.0.1:$POSTGRES_PORT/bulkmail
+export DATABASE_URL=postgresql://bulkmail:bulkmail@127.0.0.1:$POSTGRES_PORT/bulkmail?sslmode=disable
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 export SMTP_HOST=127.0.0.1
 export SMTP_PORT=$SINK_SMTP_PORT
