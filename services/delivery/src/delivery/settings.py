@@ -1,5 +1,13 @@
 """Delivery configuration, read once from the environment."""
 
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+
+from pydantic import Field, SecretStr
+
 from servicekit.settings import ServiceSettings
 
 
@@ -7,3 +15,72 @@ class Settings(ServiceSettings):
     http_port: int = 8003
     consumer_group: str = "delivery"
     database_schema: str = "delivery"
+
+    # ------------------------------------------------------------------ SMTP
+    smtp_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Persistent SMTP connections, one sender each."
+    )
+    smtp_timeout: float = Field(default=30.0, description="Seconds to wait for one SMTP reply.")
+    smtp_use_tls: bool = Field(default=False, description="Implicit TLS (port 465 style).")
+    smtp_starttls: bool = Field(default=False, description="Upgrade with STARTTLS after EHLO.")
+    smtp_validate_certs: bool = Field(default=True)
+    smtp_username: str = Field(default="", description="AUTH user; empty: no AUTH.")
+    smtp_password: SecretStr = Field(default=SecretStr(""))
+    smtp_helo_name: str = Field(default="", description="EHLO name; empty: the host name.")
+    smtp_max_messages_per_connection: int = Field(
+        default=10_000, description="Reconnect after this many transactions (0: never)."
+    )
+
+    # ------------------------------------------------------------------ addresses and signing
+    bounce_domain: str = Field(
+        default="bounces.bulkmail.localhost",
+        description="Domain of the VERP return path `<bounce token>@BOUNCE_DOMAIN`.",
+    )
+    message_id_domain: str = Field(
+        default="", description="Right-hand side of Message-ID; empty: the From domain."
+    )
+    dkim_selector: str = Field(default="", description="DKIM selector; signing needs all three.")
+    dkim_domain: str = Field(default="", description="DKIM signing domain (d=).")
+    dkim_private_key_path: str = Field(default="", description="PEM file of the DKIM key.")
+
+    # ------------------------------------------------------------------ retries
+    retry_base_seconds: float = Field(
+        default=2.0, description="First retry delay after a 4xx; doubles each attempt."
+    )
+    retry_max_seconds: float = Field(default=600.0, description="Longest retry delay.")
+    retry_max_attempts: int = Field(
+        default=6, ge=1, description="Attempts before a temporary failure becomes a soft bounce."
+    )
+
+    # ------------------------------------------------------------------ pipeline
+    batch_max_records: int = Field(default=1000, description="Records per Kafka fetch.")
+    claim_chunk: int = Field(
+        default=64,
+        ge=1,
+        description="Messages claimed per ledger write; at most two chunks wait for SMTP, "
+        "which bounds how many a crash leaves unknown.",
+    )
+    held_limit: int = Field(
+        default=20_000,
+        description="Messages kept waiting for their campaign before consumption pauses.",
+    )
+    heartbeat_seconds: float = Field(default=2.0, description="Liveness beat of this process.")
+    owner_timeout_seconds: float = Field(
+        default=15.0,
+        description="A process silent this long is dead: its in-flight messages become unknown.",
+    )
+    progress_interval_seconds: float = Field(
+        default=1.0, description="Period of DeliveryProgress snapshots while a campaign is active."
+    )
+    commit_interval_seconds: float = Field(default=0.5, description="Offset commit period.")
+    kafka_session_timeout_ms: int = Field(
+        default=10_000, description="A consumer silent this long loses its partitions."
+    )
+
+    def owner_id(self) -> str:
+        """This process's name in the ledger: unique per run, so a restart is a new owner."""
+        base = self.instance_id or "delivery"
+        return f"{base}@{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+    def dkim_enabled(self) -> bool:
+        return bool(self.dkim_selector and self.dkim_domain and self.dkim_private_key_path)

@@ -1,0 +1,136 @@
+"""Every mail the sink caught for a campaign, parsed and checked header by header, DKIM
+signature verified against the test key."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import uuid
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import delivery_tests_support as support
+import dkim
+from delivery_tests_harness import Bus, Sink, running, settings_for
+
+from contracts import Address, DeliveryProgress, RecipientResolved, StaffMember
+from servicekit.tokens import Kind, TokenCodec
+
+BOUNCE_DOMAIN = "bounces.test.example"
+SELECTOR, DKIM_DOMAIN = "bm2024", "example.com"
+HREF = re.compile(r"""href="([^"]+)\"""")
+
+
+async def test_every_caught_mail_has_correct_headers_and_a_valid_dkim_signature(
+    stack: Any,
+    kafka_namespace: str,
+    pg_schema: str,
+    bus: Bus,
+    sink: Sink,
+    dkim_key: tuple[Path, str],
+) -> None:
+    key_path, txt_record = dkim_key
+    domain = support.unique_domain()
+    operator = StaffMember(user_id=uuid.uuid4(), name="操作 担当", email="operator@example.com")
+    c = support.campaign(
+        sender_mode="on_behalf_user",
+        sender=Address(name="部長 鈴木", email="suzuki@example.com"),
+        operator=operator,
+    )
+    recipients = [
+        support.recipient(c, f"user{i}@{domain}", name=f"顧客 {i}", sender=c.sender)
+        for i in range(5)
+    ]
+    settings = settings_for(
+        stack,
+        kafka_namespace,
+        pg_schema,
+        bounce_domain=BOUNCE_DOMAIN,
+        dkim_selector=SELECTOR,
+        dkim_domain=DKIM_DOMAIN,
+        dkim_private_key_path=str(key_path),
+    )
+    async with running(settings):
+        await bus.publish([c, *recipients, support.audience(c, len(recipients))])
+        await bus.until(lambda seen: any(getattr(e, "completed", False) for e in seen))
+    assert next(e for e in bus.of(DeliveryProgress) if e.completed).sent == len(recipients)
+
+    codec = TokenCodec.from_secret(support.TOKEN_SECRET)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == f"{SELECTOR}._domainkey.{DKIM_DOMAIN}.".encode()
+        return txt_record.encode()
+
+    for r in recipients:
+        (summary,) = await sink.messages_to(r.email)
+        raw = await sink.raw(summary["id"])
+        assert raw.split(b"\r\n\r\n", 1)[0].isascii(), "headers must be RFC 2047 encoded"
+        assert dkim.verify(raw, dnsfunc=dns), "DKIM signature does not verify"
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        _check_envelope(summary, r, codec)
+        _check_headers(msg, r, operator, codec)
+        _check_bodies(msg, r, codec)
+
+
+def _check_envelope(summary: dict[str, Any], r: RecipientResolved, codec: TokenCodec) -> None:
+    assert summary["rcpt_to"] == [r.email]
+    local, _, host = summary["mail_from"].partition("@")
+    assert host == BOUNCE_DOMAIN
+    claims = codec.verify_bounce(local)
+    assert (claims.tenant_id, claims.message_id) == (r.tenant_id, r.message_id)
+
+
+def _check_headers(
+    msg: EmailMessage, r: RecipientResolved, operator: StaffMember, codec: TokenCodec
+) -> None:
+    assert msg["To"].addresses[0].addr_spec == r.email
+    assert len(msg["To"].addresses) == 1
+    assert msg["To"].addresses[0].display_name == r.name
+    assert msg["Cc"] is None and msg["Bcc"] is None
+    assert str(msg["From"]) == "部長 鈴木 <suzuki@example.com>"
+    assert msg["Sender"].addresses[0].addr_spec == operator.email
+    assert msg["Reply-To"].addresses[0].addr_spec == "suzuki@example.com"
+    assert str(msg["Subject"]) == "山田様へのご案内"
+    assert msg["Message-ID"] == f"<{r.message_id}@example.com>"
+    assert parsedate_to_datetime(str(msg["Date"])).tzinfo is not None
+    assert msg["MIME-Version"] == "1.0"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = re.fullmatch(
+        rf"<{re.escape(support.TRACKING)}/u/([\w-]+)>", msg["List-Unsubscribe"]
+    )
+    assert unsubscribe, msg["List-Unsubscribe"]
+    claims = codec.verify(unsubscribe.group(1), Kind.UNSUBSCRIBE)
+    assert (claims.message_id, claims.customer_id) == (r.message_id, r.customer_id)
+    assert msg.get_content_type() == "multipart/alternative"
+
+
+def _check_bodies(msg: EmailMessage, r: RecipientResolved, codec: TokenCodec) -> None:
+    text_part = msg.get_body(("plain",))
+    html_part = msg.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    assert text_part.get_content_charset() == "utf-8"
+    text, body = text_part.get_content(), html_part.get_content()
+    assert "山田 太郎 様" in text and "山田 太郎 様" in body
+    for needed in ("株式会社サンプル", "東京都千代田区丸の内1-1-1", "03-1234-5678"):
+        assert needed in text and needed in body
+    pixel = re.search(
+        rf'<img src="{re.escape(support.TRACKING)}/o/([\w-]+)" width="1" height="1" alt="">', body
+    )
+    assert pixel, "no open pixel"
+    assert codec.verify(pixel.group(1), Kind.OPEN).message_id == r.message_id
+    kinds = []
+    for href in HREF.findall(body):
+        assert href.startswith(support.TRACKING + "/"), f"untracked link {href}"
+        kind, token = href[len(support.TRACKING) + 1 :].split("/", 1)
+        kinds.append(kind)
+        if kind == "c":
+            claims = codec.verify(token, Kind.CLICK)
+            assert claims.url == "https://shop.example.com/sale?a=1&b=2"
+            assert claims.message_id == r.message_id
+    assert sorted(kinds) == ["c", "u"]
+    assert "https://shop.example.com" not in text
+    assert f"{support.TRACKING}/c/" in text

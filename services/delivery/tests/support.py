@@ -1,0 +1,72 @@
+"""Builders of the events delivery consumes, shared by the test tiers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from contracts import (
+    Address,
+    AudienceResolved,
+    CampaignScheduled,
+    Footer,
+    RecipientResolved,
+    RecipientSpec,
+    StaffMember,
+    TrackingSettings,
+)
+
+TOKEN_SECRET = "1:delivery-test-secret"
+TRACKING = "https://t.example.test"
+
+
+def campaign(**overrides: Any) -> CampaignScheduled:
+    tenant = overrides.pop("tenant_id", uuid.uuid4())
+    fields: dict[str, Any] = {
+        "tenant_id": tenant,
+        "campaign_id": uuid.uuid4(),
+        "subject": "{{ last_name }}様へのご案内",
+        "html_body": (
+            "<html><body><p>{{ full_name }} 様</p>"
+            '<p><a href="https://shop.example.com/sale?a=1&amp;b=2">セール</a></p>'
+            "</body></html>"
+        ),
+        "text_body": "{{ full_name }} 様\nhttps://shop.example.com/sale?a=1&b=2\n",
+        "recipients": RecipientSpec(),
+        "sender": Address(name="営業部", email="sales@example.com"),
+        "operator": StaffMember(user_id=uuid.uuid4(), name="Operator", email="op@example.com"),
+        "notify_user_id": uuid.uuid4(),
+        "footer": Footer(
+            company_name="株式会社サンプル",
+            postal_address="東京都千代田区丸の内1-1-1",
+            contact="03-1234-5678",
+        ),
+        "tracking": TrackingSettings(),
+    }
+    fields.update(overrides)
+    return CampaignScheduled(**fields)
+
+
+def recipient(c: CampaignScheduled, email: str, **overrides: Any) -> RecipientResolved:
+    customer = overrides.pop("customer_id", uuid.uuid4())
+    fields: dict[str, Any] = {
+        "tenant_id": c.tenant_id,
+        "campaign_id": c.campaign_id,
+        "message_id": uuid.uuid5(c.campaign_id, str(customer)),
+        "customer_id": customer,
+        "email": email,
+        "name": "山田 太郎",
+        "merge_values": {"last_name": "山田", "first_name": "太郎", "full_name": "山田 太郎"},
+        "sender": c.sender,
+        "notify_user_id": c.notify_user_id,
+    }
+    fields.update(overrides)
+    return RecipientResolved(**fields)
+
+
+def audience(c: CampaignScheduled, total: int) -> AudienceResolved:
+    return AudienceResolved(tenant_id=c.tenant_id, campaign_id=c.campaign_id, recipients=total)
+
+
+def unique_domain() -> str:
+    return f"d{uuid.uuid4().hex[:10]}.example.net"

@@ -1,0 +1,72 @@
+"""What an SMTP reply means for the ledger, retry timing, offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from delivery.domain import Counts, Reply, RetryPolicy, Stage, State, decide, enhanced_status
+from delivery.offsets import OffsetTracker
+
+POLICY = RetryPolicy(base_seconds=2, max_seconds=60, max_attempts=3)
+
+
+@pytest.mark.parametrize(
+    ("reply", "attempts", "state"),
+    [
+        (Reply(Stage.END, 250, "2.0.0 Ok"), 1, State.SENT),
+        (Reply(Stage.RCPT, 550, "5.1.1 unknown"), 1, State.BOUNCED),
+        (Reply(Stage.END, 554, "5.7.1 rejected"), 1, State.BOUNCED),
+        (Reply(Stage.MAIL, 553, "5.1.8 sender refused"), 1, State.FAILED),
+        (Reply(Stage.RCPT, 451, "4.7.1 later"), 1, State.RETRY),
+        (Reply(Stage.RCPT, 451, "4.7.1 later"), 3, State.SOFT_BOUNCED),
+        (Reply(Stage.CONNECT, None, "refused"), 1, State.RETRY),
+        (Reply(Stage.DATA, None, "lost"), 1, State.RETRY),
+        (Reply(Stage.END, None, "lost after the message"), 1, State.UNKNOWN),
+    ],
+)
+def test_decide(reply: Reply, attempts: int, state: State) -> None:
+    assert decide(reply, attempts, POLICY).state is state
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    delays = [POLICY.delay(n) for n in range(1, 8)]
+    assert 1.6 <= delays[0] <= 2.4
+    assert 3.2 <= delays[1] <= 4.8
+    assert max(delays) <= 72
+
+
+def test_enhanced_status() -> None:
+    assert enhanced_status("5.1.1 <x@y>: user unknown") == "5.1.1"
+    assert enhanced_status("try again later") is None
+
+
+def test_completion_counts_every_final_state() -> None:
+    counts = Counts({"sent": 2, "bounced": 1, "unknown": 1, "suppressed": 1, "retry": 1})
+    assert counts.final == 5
+    assert not counts.complete(6)
+    assert counts.complete(5)
+    assert not counts.complete(None)
+
+
+def test_offsets_commit_below_the_lowest_pending() -> None:
+    t = OffsetTracker()
+    tp = ("t", 0)
+    gens = [t.add(tp, o) for o in range(5)]
+    for o in (0, 1, 3):
+        t.done(tp, o, gens[o])
+    assert t.committable() == {tp: 2}
+    t.committed({tp: 2})
+    assert t.committable() == {}
+    t.done(tp, 2, gens[2])
+    t.done(tp, 4, gens[4])
+    assert t.committable() == {tp: 5}
+
+
+def test_revoked_partition_ignores_old_work() -> None:
+    t = OffsetTracker()
+    tp = ("t", 1)
+    gen = t.add(tp, 7)
+    t.revoke({tp})
+    t.done(tp, 7, gen)
+    assert t.committable() == {}
+    assert not t.current(tp, gen)
