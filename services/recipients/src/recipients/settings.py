@@ -1,5 +1,7 @@
 """Recipients configuration, read once from the environment."""
 
+from pydantic import Field, field_validator
+
 from servicekit.settings import ServiceSettings
 
 
@@ -7,3 +9,38 @@ class Settings(ServiceSettings):
     http_port: int = 8002
     consumer_group: str = "recipients"
     database_schema: str = "recipients"
+    composer_url: str = Field(
+        default="http://127.0.0.1:8001", description="Where API keys are verified."
+    )
+    resolve_batch_size: int = Field(
+        default=5000, ge=1, description="Customers per audience batch (and per checkpoint)."
+    )
+    resolve_max_in_flight: int = Field(
+        default=4, ge=1, description="Audience batches published but not yet acknowledged."
+    )
+    resolve_max_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="Longest audience resolution the consumer group tolerates before it "
+        "considers the consumer dead (Kafka max.poll.interval).",
+    )
+    recipient_batch_bytes: int = Field(
+        default=512 * 1024, description="Size of the Kafka record batches of RecipientResolved."
+    )
+    recipient_compression: str | None = Field(
+        default="zstd",
+        description="Compression of the RecipientResolved batches (gzip, snappy, lz4, zstd or "
+        "none): a million JSON recipients shrink several times, which the broker feels more "
+        "than the compression costs here.",
+    )
+    import_listed_rejects: int = Field(
+        default=1000, description="Rejected rows listed in an import report (all are counted)."
+    )
+    run_outbox_relay: bool = Field(
+        default=True, description="Publish the outbox (Unsubscribed events of staff)."
+    )
+
+    @field_validator("recipient_compression")
+    @classmethod
+    def _none_means_uncompressed(cls, value: str | None) -> str | None:
+        return None if value in (None, "", "none") else value

@@ -1,0 +1,1 @@
+"""The HTTP API: customers, groups, memberships and bulk imports under /v1."""

@@ -1,0 +1,147 @@
+"""Customer groups (顧客グループ) and their members."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from recipients.api.customers import IMPORT_BODY, After, Limit, customer_page
+from recipients.api.deps import CustomersDep, GroupsDep, ImporterDep
+from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
+from recipients.api.models import (
+    CustomerPage,
+    GroupIn,
+    GroupOut,
+    GroupPage,
+    GroupPatch,
+    ImportReportOut,
+    MembersAdded,
+    MembersIn,
+)
+from recipients.customers import check_group_name
+from recipients.domain import NotFound
+from recipients.imports import member_rows, parse_content_type
+from servicekit.auth import CurrentPrincipal
+
+router = APIRouter(prefix="/v1/groups", tags=["groups"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=201, summary="Create a group")
+async def create_group(body: GroupIn, principal: CurrentPrincipal, groups: GroupsDep) -> GroupOut:
+    name = check_group_name(body.name)
+    return GroupOut.of(await groups.create(principal.tenant_id, name, body.description))
+
+
+@router.get("", summary="List groups", description="Pages in id order.")
+async def list_groups(
+    principal: CurrentPrincipal, groups: GroupsDep, after: After = None, limit: Limit = 100
+) -> GroupPage:
+    page = await groups.page(principal.tenant_id, after=after, limit=limit)
+    return GroupPage(
+        items=[GroupOut.of(g) for g in page],
+        next_after=page[-1].id if len(page) == limit else None,
+    )
+
+
+@router.get("/{group_id}", summary="Read a group, with its number of members")
+async def get_group(group_id: UUID, principal: CurrentPrincipal, groups: GroupsDep) -> GroupOut:
+    return GroupOut.of(await groups.get(principal.tenant_id, group_id))
+
+
+@router.patch("/{group_id}", summary="Rename or describe a group")
+async def update_group(
+    group_id: UUID, body: GroupPatch, principal: CurrentPrincipal, groups: GroupsDep
+) -> GroupOut:
+    current = await groups.get(principal.tenant_id, group_id)
+    name = check_group_name(body.name) if body.name is not None else current.name
+    description = body.description if body.description is not None else current.description
+    return GroupOut.of(await groups.update(principal.tenant_id, group_id, name, description))
+
+
+@router.delete(
+    "/{group_id}", status_code=204, summary="Delete a group", description="Customers stay."
+)
+async def delete_group(group_id: UUID, principal: CurrentPrincipal, groups: GroupsDep) -> Response:
+    await groups.delete(principal.tenant_id, group_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{group_id}/members", summary="List a group's members", description="Pages in id order."
+)
+async def list_members(
+    group_id: UUID,
+    principal: CurrentPrincipal,
+    customers: CustomersDep,
+    after: After = None,
+    limit: Limit = 100,
+) -> CustomerPage:
+    page = await customers.page(principal.tenant_id, after=after, limit=limit, group_id=group_id)
+    return customer_page(page, limit)
+
+
+@router.post(
+    "/{group_id}/members",
+    summary="Add customers to a group",
+    description="Ids of customers already in the group are counted, unknown ids listed; "
+    "neither is an error.",
+)
+async def add_members(
+    group_id: UUID, body: MembersIn, principal: CurrentPrincipal, groups: GroupsDep
+) -> MembersAdded:
+    added, unknown = await groups.add_members(principal.tenant_id, group_id, body.customer_ids)
+    already = len(set(body.customer_ids)) - len(added) - len(unknown)
+    return MembersAdded(added=added, already_members=already, unknown=unknown)
+
+
+@router.put(
+    "/{group_id}/members/{customer_id}", status_code=204, summary="Add one customer to a group"
+)
+async def add_member(
+    group_id: UUID, customer_id: UUID, principal: CurrentPrincipal, groups: GroupsDep
+) -> Response:
+    _, unknown = await groups.add_members(principal.tenant_id, group_id, [customer_id])
+    if unknown:
+        raise NotFound("customer")
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{group_id}/members/{customer_id}",
+    status_code=204,
+    summary="Remove a customer from a group",
+)
+async def remove_member(
+    group_id: UUID, customer_id: UUID, principal: CurrentPrincipal, groups: GroupsDep
+) -> Response:
+    await groups.remove_member(principal.tenant_id, group_id, customer_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{group_id}/members/import",
+    summary="Import memberships from CSV or NDJSON",
+    description="Each row names a customer by `customer_id` or by `email`. All or nothing "
+    "for unreadable files (422 with the line); rows naming no customer of the tenant, "
+    "malformed ids or addresses, and repeats are rejected and reported. Customers already "
+    "in the group are counted as unchanged.",
+    openapi_extra={
+        "requestBody": {
+            **IMPORT_BODY["requestBody"],
+            "description": "CSV with a header line (customer_id and/or email) or NDJSON "
+            '(`{"customer_id": "…"}` or `{"email": "…"}` per line).',
+        }
+    },
+    responses=IMPORT_ERROR_RESPONSES,
+)
+async def import_members(
+    group_id: UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    importer: ImporterDep,
+) -> ImportReportOut:
+    fmt, encoding = parse_content_type(request.headers.get("content-type", ""))
+    rows = member_rows(request.stream(), fmt, encoding)
+    report = await importer.import_members(principal.tenant_id, group_id, rows)
+    return ImportReportOut.of(fmt.value, report)

@@ -1,0 +1,164 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from recipients.customers import Customer, Group, ImportReport
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(_Body):
+    email: str = Field(description="Address; unique per tenant whatever its case.")
+    last_name: str = Field(default="", description="Family name (姓).")
+    first_name: str = Field(default="", description="Given name (名).")
+    company: str = Field(default="", description="Company name (会社名).")
+    attributes: dict[str, str] = Field(
+        default={}, description="Custom attributes, usable as merge fields `attr.<key>`."
+    )
+    owner_user_id: UUID | None = Field(
+        default=None, description="Owner (担当者): the user who sends as owner."
+    )
+
+
+class CustomerPatch(_Body):
+    """Only the fields present change; `attributes` is replaced as a whole."""
+
+    email: str | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    company: str | None = None
+    attributes: dict[str, str] | None = None
+    owner_user_id: UUID | None = None
+
+
+class CustomerOut(BaseModel):
+    id: UUID
+    email: str
+    last_name: str
+    first_name: str
+    company: str
+    attributes: dict[str, str]
+    owner_user_id: UUID | None
+    unsubscribed: bool = Field(description="Unsubscribed (配信停止): excluded from bulk mail.")
+    unsubscribed_at: datetime | None
+    bounced: bool = Field(description="Bounced (バウンス登録): excluded from bulk mail.")
+    bounced_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerOut:
+        return cls(
+            id=customer.id,
+            email=customer.email,
+            last_name=customer.last_name,
+            first_name=customer.first_name,
+            company=customer.company,
+            attributes=dict(customer.attributes),
+            owner_user_id=customer.owner_user_id,
+            unsubscribed=customer.unsubscribed_at is not None,
+            unsubscribed_at=customer.unsubscribed_at,
+            bounced=customer.bounced_at is not None,
+            bounced_at=customer.bounced_at,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+        )
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    next_after: UUID | None = Field(
+        description="Pass as `after` for the next page; null on the last page."
+    )
+
+
+class GroupIn(_Body):
+    name: str
+    description: str = ""
+
+
+class GroupPatch(_Body):
+    name: str | None = None
+    description: str | None = None
+
+
+class GroupOut(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    member_count: int | None = Field(
+        default=None, description="Number of members; given when one group is read."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, group: Group) -> GroupOut:
+        return cls(
+            id=group.id,
+            name=group.name,
+            description=group.description,
+            member_count=group.member_count,
+            created_at=group.created_at,
+            updated_at=group.updated_at,
+        )
+
+
+class GroupPage(BaseModel):
+    items: list[GroupOut]
+    next_after: UUID | None
+
+
+class MembersIn(_Body):
+    customer_ids: list[UUID] = Field(min_length=1, max_length=1000)
+
+
+class MembersAdded(BaseModel):
+    added: list[UUID] = Field(description="Customers that joined the group.")
+    already_members: int
+    unknown: list[UUID] = Field(description="Ids that are no customer of the tenant.")
+
+
+class RejectOut(BaseModel):
+    line: int = Field(description="Line of the file where the row starts (1 = first line).")
+    value: str = Field(description="The address or id the row names.")
+    reason: str = Field(
+        description="invalid_address, duplicate, invalid_owner, too_long (customers); "
+        "invalid_address, invalid_customer_id, missing_customer, unknown_customer, duplicate "
+        "(memberships)."
+    )
+
+
+class ImportReportOut(BaseModel):
+    format: str = Field(description="csv or ndjson.")
+    rows: int = Field(description="Data rows read.")
+    inserted: int = Field(description="Customers created, or memberships added.")
+    updated: int = Field(description="Existing customers updated (on_existing=update).")
+    unchanged: int = Field(description="Memberships that existed already.")
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    rejects: list[RejectOut] = Field(description="The first rejected rows, in file order.")
+    rejects_truncated: bool = Field(description="More rows were rejected than listed.")
+
+    @classmethod
+    def of(cls, fmt: str, report: ImportReport) -> ImportReportOut:
+        return cls(
+            format=fmt,
+            rows=report.rows,
+            inserted=report.inserted,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=report.rejected,
+            rejected_by_reason=dict(report.rejected_by_reason),
+            rejects=[
+                RejectOut(line=r.line, value=r.value, reason=r.reason) for r in report.rejects
+            ],
+            rejects_truncated=report.rejected > len(report.rejects),
+        )

@@ -1,0 +1,65 @@
+"""Bounced and Unsubscribed events register suppression state, once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import recipients_fakes as fakes
+
+from contracts import Bounced, Unsubscribed
+from recipients.handlers import register_bounce, register_unsubscribe
+
+T0 = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+def bounced(**changes: object) -> Bounced:
+    fields: dict[str, object] = {
+        "tenant_id": fakes.TENANT,
+        "email": "Gone@Example.com",
+        "kind": "hard",
+        "smtp_code": 550,
+        "occurred_at": T0,
+    }
+    fields.update(changes)
+    return Bounced(**fields)  # type: ignore[arg-type]
+
+
+async def test_a_hard_bounce_registers_the_customer_it_names() -> None:
+    store = fakes.FakeSuppressions()
+    customer_id = uuid.uuid4()
+    assert await register_bounce(bounced(customer_id=customer_id), suppressions=store)
+    assert store.bounced == {(fakes.TENANT, customer_id): T0}
+
+
+async def test_a_bounce_without_customer_finds_it_by_address_in_any_case() -> None:
+    customer_id = uuid.uuid4()
+    store = fakes.FakeSuppressions(customers={(fakes.TENANT, "gone@example.com"): customer_id})
+    assert await register_bounce(bounced(source="dsn"), suppressions=store)
+    assert (fakes.TENANT, customer_id) in store.bounced
+
+
+async def test_soft_bounces_register_nothing() -> None:
+    store = fakes.FakeSuppressions()
+    assert not await register_bounce(
+        bounced(customer_id=uuid.uuid4(), kind="soft"), suppressions=store
+    )
+    assert store.bounced == {}
+
+
+async def test_redelivered_events_keep_the_first_registration() -> None:
+    store = fakes.FakeSuppressions()
+    customer_id = uuid.uuid4()
+    event = Unsubscribed(
+        tenant_id=fakes.TENANT, customer_id=customer_id, method="one_click", occurred_at=T0
+    )
+    later = Unsubscribed(
+        tenant_id=fakes.TENANT,
+        customer_id=customer_id,
+        method="form",
+        occurred_at=T0 + timedelta(1),
+    )
+    assert await register_unsubscribe(event, suppressions=store)
+    assert not await register_unsubscribe(event, suppressions=store)
+    assert not await register_unsubscribe(later, suppressions=store)
+    assert store.unsubscribed == {(fakes.TENANT, customer_id): T0}
