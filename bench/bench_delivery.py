@@ -24,13 +24,14 @@ import json
 import os
 import pstats
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from benchkit import free_port, load_env, start_smtp_sink
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "services" / "delivery" / "tests")]
@@ -39,39 +40,8 @@ SMTP_SINK, SMTP_SOURCE = "/usr/sbin/smtp-sink", "/usr/sbin/smtp-source"
 SESSIONS = 8
 
 
-def load_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env_file = ROOT / ".local" / "env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            key, sep, value = line.removeprefix("export ").partition("=")
-            if sep and key.strip() and key.strip() not in os.environ:
-                env[key.strip()] = value.strip().strip("'\"")
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def log(text: str) -> None:
     print(f"[bench delivery] {text}", file=sys.stderr, flush=True)
-
-
-def start_sink(port: int) -> subprocess.Popen[bytes]:
-    sink = subprocess.Popen(
-        [SMTP_SINK, "-u", "nobody", f"127.0.0.1:{port}", "1000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return sink
-        time.sleep(0.05)
-    raise RuntimeError("smtp-sink did not start")
 
 
 def build_campaign(tenant: uuid.UUID) -> Any:
@@ -311,7 +281,7 @@ async def main() -> None:
         LOG_LEVEL="WARNING",
     )
     (ROOT / ".local" / "logs").mkdir(parents=True, exist_ok=True)
-    sink = start_sink(port)
+    sink = start_smtp_sink(port)
     try:
         await create_topics(env["KAFKA_BOOTSTRAP_SERVERS"], namespace)
         from contracts import AudienceResolved

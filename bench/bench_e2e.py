@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from benchkit import free_port, peak_rss_mb, start_smtp_sink
 
 from servicekit.admin import create_topics
 
@@ -32,19 +31,6 @@ RECIPIENTS = int(os.environ.get("BENCH_E2E_RECIPIENTS", 100_000))
 SERVICES = {"composer": 0, "recipients": 1, "delivery": 2, "tracking": 3, "notifier": 4}
 TAG = uuid.uuid4().hex[:8]
 NAMESPACE = f"benche2e{TAG}."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Stack:
@@ -181,12 +167,7 @@ async def drop_schemas(database_url: str) -> None:
 
 def main() -> int:
     sink_port = free_port()
-    smtp_sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
-    sink = subprocess.Popen(
-        [smtp_sink, "-u", "nobody", "-c", f"127.0.0.1:{sink_port}", "512"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    sink = start_smtp_sink(sink_port)
     asyncio.run(create_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"], NAMESPACE))
     stack = Stack(sink_port)
     try:

@@ -25,11 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,6 +40,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from benchkit import free_port, load_env, start_smtp_sink
 from redis.asyncio import Redis
 
 from contracts import (
@@ -63,26 +61,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKYO = ZoneInfo("Asia/Tokyo")
 CAMPAIGNS = 100
 PARTITIONS = {t.name: t.partitions for t in topics.TOPICS}
-
-
-def load_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env_file = ROOT / ".local" / "env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            key, sep, value = line.removeprefix("export ").partition("=")
-            if sep and key.strip():
-                env.setdefault(key.strip(), value.strip().strip("'\""))
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# ---------------------------------------------------------------- the workload
 
 
 class Workload:
@@ -356,23 +334,6 @@ async def run(events: int, users: int) -> dict[str, float | int]:
         "notifier.reopens": stats["reopens"],
         "notifier.clicks": stats["clicks"],
     }
-
-
-def start_smtp_sink(port: int) -> subprocess.Popen[bytes]:
-    """Postfix's smtp-sink accepts and discards every message: the reference receiver."""
-    return subprocess.Popen(
-        [
-            shutil.which("smtp-sink") or "/usr/sbin/smtp-sink",
-            "-u",
-            "nobody",
-            f"127.0.0.1:{port}",
-            "256",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
 
 
 async def _count(pg: asyncpg.Connection, schema: str, table: str, expected: int) -> bool:

@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +42,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from benchkit import free_port, load_env, peak_rss_mb
 from fastapi import FastAPI
 
 from contracts import (
@@ -68,29 +67,6 @@ STAFF = [
     for n in range(5)
 ]
 MERGE_FIELDS = ["last_name", "full_name", "company", "attr.plan", "sender_name"]
-
-
-def load_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env_file = ROOT / ".local" / "env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            key, sep, value = line.removeprefix("export ").partition("=")
-            if sep and key.strip():
-                env.setdefault(key.strip(), value.strip().strip("'\""))
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    return round(int(match.group(1)) / 1024, 1) if match else -1.0
 
 
 class KeyServer:

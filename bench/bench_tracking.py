@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,26 +26,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from benchkit import free_port, load_env
+
 ROOT = Path(__file__).resolve().parents[1]
 THREADS, CONNECTIONS = 2, 64
 TOKENS = 2000  # distinct messages, so hits spread over partitions as they would in life
-
-
-def load_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env_file = ROOT / ".local" / "env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            key, sep, value = line.removeprefix("export ").partition("=")
-            if sep and key.strip() and key.strip() not in os.environ:
-                env[key.strip()] = value.strip().strip("'\"")
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(url: str, timeout: float = 120.0) -> None:
