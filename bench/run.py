@@ -55,32 +55,33 @@ def run_one(script: Path, timeout: float) -> dict[str, object]:
 
 def table(figures: dict[str, object]) -> str:
     rows = [("figure", "value", "reference", "ratio", "goal")]
-    shown: set[str] = set()
-    for key in sorted(
-        figures, key=lambda k: (ORDER.index(k.split(".")[0]) if k.split(".")[0] in ORDER else 99, k)
-    ):
-        if key in shown:
+    beside = {
+        k for main, pair in REFERENCES.items() if main in figures for k in pair
+    }  # shown in their main figure's row
+    for key in sorted(figures, key=_order):
+        if key in beside:
             continue
-        ref = REFERENCES.get(key)
-        if ref:
-            ref_key, ratio_key = ref
-            rows.append(
-                (
-                    key,
-                    fmt(figures[key]),
-                    f"{ref_key} = {fmt(figures.get(ref_key))}",
-                    fmt(figures.get(ratio_key)),
-                    GOALS.get(key, ""),
-                )
-            )
-            shown |= {key, ref_key, ratio_key}
+        if key in REFERENCES:
+            ref_key, ratio_key = REFERENCES[key]
+            goal = " ".join(g for g in (GOALS.get(key), _ratio_goal(ratio_key)) if g)
+            rows.append((key, fmt(figures[key]), f"{ref_key} = {fmt(figures.get(ref_key))}",
+                         fmt(figures.get(ratio_key)), goal))  # fmt: skip
         else:
             rows.append((key, fmt(figures[key]), "", "", GOALS.get(key, "")))
-            shown.add(key)
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _ratio_goal(ratio_key: str) -> str:
+    goal = GOALS.get(ratio_key)
+    return f"(ratio {goal})" if goal else ""
+
+
+def _order(key: str) -> tuple[int, str]:
+    group = key.split(".")[0]
+    return (ORDER.index(group) if group in ORDER else len(ORDER), key)
 
 
 def fmt(value: object) -> str:
@@ -90,6 +91,10 @@ def fmt(value: object) -> str:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--table"]:  # print the table of the last run again
+        figures = json.loads(RESULTS.read_text())
+        print(table({k: v for k, v in figures.items() if k != "measured_at"}))
+        return 0
     only = set(sys.argv[1:])
     scripts = sorted(
         HERE.glob("bench_*.py"),
