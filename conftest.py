@@ -118,28 +118,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-async def kafka_namespace(stack: Stack) -> str:
-    """A private copy of every topic, so a test's services do not meet the running stack's."""
-    import uuid
+async def kafka_namespace(stack: Stack) -> AsyncIterator[str]:
+    """A private copy of every topic, so a test's services do not meet the running stack's;
+    deleted after the test with its consumer groups."""
+    from testkit.sandbox import kafka_namespace
 
-    from servicekit.admin import create_topics
-
-    namespace = f"t{uuid.uuid4().hex[:10]}."
-    await create_topics(stack.kafka, namespace)
-    return namespace
+    async with kafka_namespace(stack.kafka) as namespace:
+        yield namespace
 
 
 @pytest.fixture
 async def pg_schema(stack: Stack) -> AsyncIterator[str]:
     """A fresh PostgreSQL schema name for one test; dropped afterwards."""
-    import uuid
+    from testkit.sandbox import pg_schema
 
-    import asyncpg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield schema
-    conn = await asyncpg.connect(stack.database_url)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await conn.close()
+    async with pg_schema(stack.database_url) as schema:
+        yield schema

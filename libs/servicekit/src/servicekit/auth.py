@@ -109,6 +109,12 @@ class RemoteKeyVerifier:
     async def close(self) -> None:
         await self._client.aclose()
 
+    async def __aenter__(self) -> RemoteKeyVerifier:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
 
 def bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
@@ -121,8 +127,8 @@ def bearer(request: Request) -> str:
 
 
 async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency; the app puts its `KeyVerifier` at `app.state.key_verifier`."""
-    verifier: KeyVerifier = request.app.state.key_verifier
+    """FastAPI dependency; the service's ports carry its `KeyVerifier` as `keys`."""
+    verifier: KeyVerifier = request.state.ports.keys
     principal = await verifier.verify(bearer(request))
     if principal is None:
         raise HTTPException(

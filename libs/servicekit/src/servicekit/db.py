@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -34,6 +35,35 @@ async def open_pool(
     )
     assert pool is not None
     return pool
+
+
+class Database:
+    """A service's pool as a port: what health checks ping."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def ping(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
+
+@asynccontextmanager
+async def database(
+    database_url: str,
+    schema: str,
+    migrations: Path,
+    *,
+    library: Sequence[tuple[str, str]] = (),
+    min_size: int = 2,
+    max_size: int = 10,
+) -> AsyncIterator[Database]:
+    """Migrate the schema, then hold a pool on it while the block runs."""
+    await migrate(database_url, schema, migrations, library=library)
+    pool = await open_pool(database_url, schema, min_size=min_size, max_size=max_size)
+    try:
+        yield Database(pool)
+    finally:
+        await pool.close()
 
 
 async def migrate(

@@ -1,47 +1,82 @@
-"""The HTTP face every service has: `/healthz`, `/metrics`, and a uvicorn runner."""
+"""The HTTP face every service has: `/healthz` and `/metrics` over the service's ports,
+the dependency through which routes reach those ports, and a uvicorn runner.
+
+A service's lifespan yields `{"ports": ports}` (Starlette's lifespan state): every request
+then sees the same frozen ports object, whether `bootstrap.build` made it from settings or
+a test made it from fakes. Health checks are derived from it: each port with a `ping()`
+is one check, named after its field.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from servicekit.settings import ServiceSettings
 
 HealthCheck = Callable[[], Awaitable[object]]
-Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, Any]]]
 
 log = logging.getLogger(__name__)
+
+
+def ports(request: Request) -> Any:
+    """FastAPI dependency: the ports the lifespan built."""
+    return request.state.ports
+
+
+def checks_of(service_ports: object) -> dict[str, HealthCheck]:
+    """One check per port that can be pinged (databases, Kafka, Redis...)."""
+    if not dataclasses.is_dataclass(service_ports):
+        return {}
+    checks: dict[str, HealthCheck] = {}
+    for field in dataclasses.fields(service_ports):
+        ping = getattr(getattr(service_ports, field.name), "ping", None)
+        if callable(ping):
+            checks[field.name] = ping
+    return checks
+
+
+async def health(checks: Mapping[str, HealthCheck]) -> tuple[bool, dict[str, str]]:
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), timeout=2.0)
+            results[name] = "ok"
+        except Exception as exc:  # reported, not raised: this is the health endpoint
+            results[name] = f"failing: {exc!r}"[:200]
+    return all(v == "ok" for v in results.values()), results
 
 
 def service_app(
     name: str,
     *,
     lifespan: Lifespan,
-    checks: Mapping[str, HealthCheck] | None = None,
     description: str = "",
     version: str = "0.1.0",
+    operations: bool = True,
 ) -> FastAPI:
-    """A FastAPI app with the operational endpoints; the service adds its own routes."""
+    """A FastAPI app; with `operations`, `/healthz` and `/metrics` too."""
     app = FastAPI(title=name, description=description, version=version, lifespan=lifespan)
-    app.state.checks = dict(checks or {})
+    if operations:
+        add_operations(app)
+    return app
 
+
+def add_operations(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"], summary="Liveness and dependencies")
-    async def healthz() -> JSONResponse:
-        results: dict[str, str] = {}
-        for check_name, check in app.state.checks.items():
-            try:
-                await asyncio.wait_for(check(), timeout=2.0)
-                results[check_name] = "ok"
-            except Exception as exc:  # reported, not raised: this is the health endpoint
-                results[check_name] = f"failing: {exc!r}"[:200]
-        healthy = all(v == "ok" for v in results.values())
+    async def healthz(request: Request) -> JSONResponse:
+        service_ports = getattr(request.state, "ports", None)
+        healthy, results = await health(checks_of(service_ports))
         return JSONResponse(
             {"status": "ok" if healthy else "failing", "checks": results},
             status_code=200 if healthy else 503,
@@ -50,8 +85,6 @@ def service_app(
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return app
 
 
 def configure_logging(level: str) -> None:

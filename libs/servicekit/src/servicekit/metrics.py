@@ -3,11 +3,12 @@ that several services can share one process (docs generation, tests)."""
 
 from prometheus_client import Counter, Histogram
 
-EVENTS_CONSUMED = Counter("events_consumed_total", "Events handled by subscribers", ["event_type"])
-MESSAGES_CONSUMED = Counter(
-    "kafka_messages_consumed_total", "Kafka messages a subscriber handled successfully", ["topic"]
+EVENTS_CONSUMED = Counter(
+    "events_consumed_total", "Events whose subscriber's handler succeeded", ["topic"]
 )
-EVENTS_PUBLISHED = Counter("events_published_total", "Events acknowledged by Kafka", ["topic"])
+EVENTS_PUBLISHED = Counter(
+    "events_published_total", "Events Kafka acknowledged, outbox relays included", ["topic"]
+)
 PUBLISH_SECONDS = Histogram(
     "kafka_publish_seconds",
     "Time from publish to Kafka acknowledgement",

@@ -6,112 +6,110 @@ duplicate by event id.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import asyncpg
-from prometheus_client import Counter, Gauge
+from prometheus_client import Gauge
 
 from contracts import Event, encode
+from servicekit.kafka.producer import Record
+from servicekit.kafka.publisher import event_headers
+from servicekit.loops import Loop, Periodic
 
-log = logging.getLogger(__name__)
-
-PUBLISHED = Counter("outbox_published_total", "Outbox rows published to Kafka")
 PENDING = Gauge("outbox_pending", "Outbox rows seen pending in the last relay pass")
 
-MIGRATION = (
-    "0000_outbox.sql",
-    """
-    CREATE TABLE IF NOT EXISTS outbox (
-        id           bigserial PRIMARY KEY,
-        topic        text        NOT NULL,
-        key          bytea,
-        payload      bytea       NOT NULL,
-        created_at   timestamptz NOT NULL DEFAULT now(),
-        published_at timestamptz
-    );
-    CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS NULL;
-    """,
+MIGRATIONS = (
+    (
+        "0000_outbox.sql",
+        """
+        CREATE TABLE IF NOT EXISTS outbox (
+            id           bigserial PRIMARY KEY,
+            topic        text        NOT NULL,
+            key          bytea,
+            payload      bytea       NOT NULL,
+            created_at   timestamptz NOT NULL DEFAULT now(),
+            published_at timestamptz
+        );
+        CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS NULL;
+        """,
+    ),
+    (
+        "0000_outbox_event_type.sql",
+        # The relay sets the record's event_type header from it, as every producer does.
+        "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS event_type text;",
+    ),
 )
 
 
-class RawPublisher(Protocol):
-    async def publish_raw(self, records: list[tuple[str, bytes, bytes]]) -> None: ...
+class Relay(Protocol):
+    """Publishes what transactions put in the outbox (a port: tests have nothing to relay)."""
+
+    def loop(self) -> Loop: ...
+
+
+class RecordPublisher(Protocol):
+    async def publish_records(self, records: Sequence[Record]) -> None: ...
 
 
 async def enqueue(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
     """Add events to the outbox; call inside the transaction that makes them true."""
-    rows = [(e.topic, e.partition_key(), encode(e)) for e in events]
+    rows = [(e.topic, e.partition_key(), encode(e), e.event_type) for e in events]
     if rows:
-        await conn.executemany("INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3)", rows)
+        await conn.executemany(
+            "INSERT INTO outbox (topic, key, payload, event_type) VALUES ($1, $2, $3, $4)", rows
+        )
 
 
 class OutboxRelay:
     """Publishes pending rows in id order; safe to run in several processes at once."""
 
     def __init__(
-        self,
-        pool: asyncpg.Pool,
-        publisher: RawPublisher,
-        *,
-        batch_size: int = 1000,
-        idle_delay: float = 0.05,
-        keep: float = 86_400.0,
+        self, pool: asyncpg.Pool, publisher: RecordPublisher, *, batch_size: int = 1000
     ) -> None:
         self._pool = pool
         self._publisher = publisher
         self._batch_size = batch_size
-        self._idle_delay = idle_delay
-        self._keep = keep
-        self._stopping = asyncio.Event()
+        self._passes = 0
 
-    async def run(self) -> None:
-        passes = 0
-        while not self._stopping.is_set():
-            try:
-                published = await self.publish_pending()
-                passes += 1
-                if passes % 2000 == 0:
-                    await self.prune()
-            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-                log.warning("outbox relay pass failed, will retry: %r", exc)
-                published = 0
-                await asyncio.sleep(1.0)
-            except Exception:
-                log.exception("outbox relay pass failed, will retry")
-                published = 0
-                await asyncio.sleep(1.0)
-            if published < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._idle_delay)
+    def loop(self, *, idle_delay: float = 0.05, keep: float = 86_400.0) -> Periodic:
+        async def step() -> bool:
+            self._passes += 1
+            if self._passes % 2000 == 0:
+                await self.prune(keep)
+            return await self.publish_pending() == self._batch_size
 
-    def stop(self) -> None:
-        self._stopping.set()
+        return Periodic("outbox relay", step, interval=idle_delay)
 
     async def publish_pending(self) -> int:
         """One pass: lock a batch, publish it, mark it. Returns how many were published."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, topic, key, payload FROM outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                "SELECT id, topic, key, payload, event_type FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch_size,
             )
             PENDING.set(len(rows))
             if not rows:
                 return 0
-            await self._publisher.publish_raw([(r["topic"], r["key"], r["payload"]) for r in rows])
+            await self._publisher.publish_records(
+                [
+                    Record(
+                        r["topic"],
+                        r["key"],
+                        r["payload"],
+                        event_headers(r["event_type"]) if r["event_type"] else (),
+                    )
+                    for r in rows
+                ]
+            )
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [r["id"] for r in rows],
             )
-        PUBLISHED.inc(len(rows))
         return len(rows)
 
-    async def prune(self) -> None:
+    async def prune(self, keep: float) -> None:
         await self._pool.execute(
-            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
-            self._keep,
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)", keep
         )

@@ -1,0 +1,1 @@
+"""What tests, benchmarks and the demo share; never a dependency of a service."""

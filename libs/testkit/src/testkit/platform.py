@@ -1,0 +1,370 @@
+"""The platform's public surfaces as a client: the services' HTTP APIs with one user's key,
+tenants made through the composer's operator command, customers, groups, campaigns,
+progress and digests. Shared by the end-to-end tests, the benchmarks and the demo.
+
+Endpoints come from the environment (`COMPOSER_URL`, `RECIPIENTS_URL`, ... with the local
+stack's ports as defaults); a private copy of the services passes its own `Endpoints`.
+Every tenant made here carries a random marker in its addresses, so runs never see each
+other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from testkit.waiting import until
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    composer: str = os.environ.get("COMPOSER_URL", "http://127.0.0.1:8001")
+    recipients: str = os.environ.get("RECIPIENTS_URL", "http://127.0.0.1:8002")
+    delivery: str = os.environ.get("DELIVERY_URL", "http://127.0.0.1:8003")
+    tracking: str = os.environ.get("TRACKING_BASE_URL", "http://127.0.0.1:8004")
+    notifier: str = os.environ.get("NOTIFIER_URL", "http://127.0.0.1:8005")
+    sink: str = os.environ.get("SINK_API_URL", "http://127.0.0.1:8025")
+
+    def services(self) -> dict[str, str]:
+        return {
+            "composer": self.composer,
+            "recipients": self.recipients,
+            "delivery": self.delivery,
+            "tracking": self.tracking,
+            "notifier": self.notifier,
+        }
+
+
+LOCAL = Endpoints()
+
+
+def tag() -> str:
+    """A short random marker for addresses and names of one run."""
+    return uuid.uuid4().hex[:10]
+
+
+async def down(names: Iterable[str] = (), endpoints: Endpoints = LOCAL) -> list[str]:
+    """The services (all when none is named) that do not answer their health check."""
+    services = endpoints.services()
+    failing = []
+    async with httpx.AsyncClient(timeout=5) as http:
+        for name in names or tuple(services):
+            try:
+                (await http.get(f"{services[name]}/healthz")).raise_for_status()
+            except httpx.HTTPError as exc:
+                failing.append(f"{name} ({services[name]}: {exc!r})")
+    return failing
+
+
+# ---------------------------------------------------------------- HTTP APIs
+
+
+class HttpError(AssertionError):
+    def __init__(self, response: httpx.Response) -> None:
+        request = response.request
+        super().__init__(
+            f"{request.method} {request.url} -> {response.status_code}: {response.text[:1000]}"
+        )
+        self.response = response
+
+
+@dataclass(frozen=True)
+class Api:
+    """One service's HTTP API, called with one user's key."""
+
+    base_url: str
+    key: str
+
+    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The raw response, whatever its status (for tests about refusals)."""
+        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=120) as http:
+            return await http.request(method, path, headers=headers, **kwargs)
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The decoded answer of a request that must succeed."""
+        response = await self.send(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise HttpError(response)
+        return response.json() if response.content else None
+
+    def on(self, base_url: str) -> Api:
+        """The same user's key on another service (the tenant comes from the key)."""
+        return Api(base_url, self.key)
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    email: str
+    role: str
+    signature: str
+    composer: Api
+    endpoints: Endpoints = LOCAL
+
+    @property
+    def recipients(self) -> Api:
+        return self.composer.on(self.endpoints.recipients)
+
+
+@dataclass
+class Tenant:
+    """A tenant made for one test module, with its admin; more staff on demand."""
+
+    id: str
+    marker: str
+    admin: User
+    staff: list[User] = field(default_factory=list)
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self.admin.endpoints
+
+    def address(self, local: str, domain: str = "customers.example.com") -> str:
+        """A customer or staff address unique to this tenant; `local` keeps its prefix, so
+        `bounce…` and `defer…` keep their meaning for the dev sink."""
+        return f"{local}-{self.marker}@{domain}"
+
+    async def add_user(self, name: str, role: str, signature: str = "") -> User:
+        body = {
+            "name": name,
+            "email": self.address(f"staff{len(self.staff) + 1}", "staff.example.com"),
+            "role": role,
+            "signature": signature,
+        }
+        created = await self.admin.composer.call("POST", "/v1/users", json=body)
+        user = User(
+            id=created["id"],
+            name=created["name"],
+            email=created["email"],
+            role=created["role"],
+            signature=created["signature"],
+            composer=Api(self.endpoints.composer, created["api_key"]),
+            endpoints=self.endpoints,
+        )
+        self.staff.append(user)
+        return user
+
+
+async def new_tenant(
+    company: str = "E2E 株式会社",
+    *,
+    contact: str = "03-0000-0000",
+    time_zone: str = "Asia/Tokyo",
+    endpoints: Endpoints = LOCAL,
+    env: Mapping[str, str] | None = None,
+) -> Tenant:
+    """A new tenant and its admin through the composer's operator command (run with `env`,
+    which names the composer's database, when the services are not the local stack's)."""
+    marker = tag()
+    admin_email = f"admin-{marker}@staff.example.com"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable, "-m", "composer", "bootstrap",
+            "--company", company,
+            "--address", "東京都千代田区丸の内1-1-1",
+            "--contact", contact,
+            "--time-zone", time_zone,
+            "--admin-name", "管理 太郎",
+            "--admin-email", admin_email,
+            "--admin-signature", "管理 太郎 / E2E",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=None if env is None else dict(env),
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"composer bootstrap failed ({done.returncode}): {done.stderr[-2000:]}")
+    keys = json.loads(done.stdout.strip().splitlines()[-1])
+    admin = User(
+        id=keys["user_id"],
+        name="管理 太郎",
+        email=admin_email,
+        role="admin",
+        signature="管理 太郎 / E2E",
+        composer=Api(endpoints.composer, keys["api_key"]),
+        endpoints=endpoints,
+    )
+    return Tenant(id=keys["tenant_id"], marker=marker, admin=admin)
+
+
+# ---------------------------------------------------------------- recipients
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    email: str
+    last_name: str = ""
+    first_name: str = ""
+
+
+async def add_customers(api: Api, rows: Sequence[Mapping[str, Any]]) -> list[Customer]:
+    """Adds customers one by one (as staff would in the UI), in the order of `rows`."""
+    created = [await api.call("POST", "/v1/customers", json=dict(row)) for row in rows]
+    return [
+        Customer(
+            id=str(c["id"]), email=c["email"], last_name=c["last_name"], first_name=c["first_name"]
+        )
+        for c in created
+    ]
+
+
+async def import_customers(api: Api, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The bulk import (NDJSON); every row must be taken."""
+    report = await api.call(
+        "POST",
+        "/v1/customers/import",
+        content=ndjson(rows),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert report["rejected"] == 0, f"import rejected rows: {report}"
+    return dict(report)
+
+
+async def get_customer(api: Api, customer_id: str) -> dict[str, Any]:
+    return dict(await api.call("GET", f"/v1/customers/{customer_id}"))
+
+
+async def add_group(api: Api, name: str, members: Iterable[Customer] = ()) -> str:
+    group_id = str((await api.call("POST", "/v1/groups", json={"name": name}))["id"])
+    ids = [c.id for c in members]
+    if ids:
+        await api.call("POST", f"/v1/groups/{group_id}/members", json={"customer_ids": ids})
+    return group_id
+
+
+async def import_members(api: Api, group_id: str, emails: Iterable[str]) -> dict[str, Any]:
+    """The bulk membership import (NDJSON, customers named by address)."""
+    report = await api.call(
+        "POST",
+        f"/v1/groups/{group_id}/members/import",
+        content=ndjson({"email": e} for e in emails),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert report["rejected"] == 0, f"membership import rejected rows: {report}"
+    return dict(report)
+
+
+def ndjson(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    return "".join(json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows).encode()
+
+
+def is_unsubscribed(customer: Mapping[str, Any]) -> bool:
+    return bool(customer["unsubscribed"] and customer["unsubscribed_at"])
+
+
+def is_bounced(customer: Mapping[str, Any]) -> bool:
+    return bool(customer["bounced"] and customer["bounced_at"])
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+def campaign_body(customers: Iterable[Customer], **changes: Any) -> dict[str, Any]:
+    """A valid campaign to the given customers; `changes` override any field."""
+    body: dict[str, Any] = {
+        "name": "E2E",
+        "subject": "{{ last_name }}様へ E2E のご案内",
+        "html_body": (
+            "<html><body><p>{{ full_name }} 様</p>"
+            '<p><a href="https://www.example.com/e2e">詳しくはこちら</a></p></body></html>'
+        ),
+        "text_body": "{{ full_name }} 様\n\n詳しくは https://www.example.com/e2e",
+        "recipients": {"customer_ids": [c.id for c in customers]},
+    }
+    body.update(changes)
+    return body
+
+
+async def compose(api: Api, customers: Iterable[Customer], **changes: Any) -> dict[str, Any]:
+    return dict(await api.call("POST", "/v1/campaigns", json=campaign_body(customers, **changes)))
+
+
+async def progress(api: Api, campaign_id: str) -> dict[str, Any]:
+    return dict(await api.call("GET", f"/v1/campaigns/{campaign_id}/progress"))
+
+
+async def wait_until_sent(
+    api: Api,
+    campaign_id: str,
+    within: float = 60,
+    *,
+    seen: Callable[[dict[str, Any]], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The campaign's progress once it reached the sent folder; `seen` is shown every
+    progress read on the way."""
+
+    async def look() -> dict[str, Any]:
+        found = await progress(api, campaign_id)
+        seen(found)
+        return found
+
+    return await until(
+        look,
+        lambda p: p["state"] == "sent",
+        within=within,
+        what=f"campaign {campaign_id} sent",
+        interval=0.5,
+    )
+
+
+@dataclass(frozen=True)
+class Sent:
+    campaign: dict[str, Any]
+    progress: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.campaign["id"])
+
+
+async def send_now(api: Api, customers: Iterable[Customer], **changes: Any) -> Sent:
+    """Composes a campaign, sends it now and waits until it is in the sent folder."""
+    campaign = await compose(api, customers, **changes)
+    await api.call("POST", f"/v1/campaigns/{campaign['id']}/send")
+    return Sent(campaign, await wait_until_sent(api, campaign["id"]))
+
+
+def in_seconds(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+# ---------------------------------------------------------------- notifier
+
+
+async def digest_stats(tenant_id: str, endpoints: Endpoints = LOCAL) -> dict[str, int]:
+    async with httpx.AsyncClient(base_url=endpoints.notifier, timeout=30) as http:
+        response = await http.get("/v1/digests/stats", params={"tenant_id": tenant_id})
+    if response.status_code >= 400:
+        raise HttpError(response)
+    return dict(response.json())
+
+
+async def close_periods(
+    tenant_id: str | None, *, days_ahead: int = 2, endpoints: Endpoints = LOCAL
+) -> dict[str, Any]:
+    """Closes every digest period (of the tenant, or of all) that ends within `days_ahead`
+    days from now (daily ones included), and waits for the digests to be sent."""
+    as_of = datetime.now(UTC) + timedelta(days=days_ahead)
+    body: dict[str, Any] = {"as_of": as_of.isoformat(), "wait_s": 60}
+    if tenant_id is not None:
+        body["tenant_id"] = tenant_id
+    async with httpx.AsyncClient(base_url=endpoints.notifier, timeout=180) as http:
+        response = await http.post("/v1/admin/close-periods", json=body)
+    if response.status_code >= 400:
+        raise HttpError(response)
+    return dict(response.json())
