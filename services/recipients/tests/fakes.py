@@ -120,6 +120,10 @@ class FakeSink:
     hold: bool = False
     pending: list[asyncio.Future[None]] = field(default_factory=list)
     calls: int = 0
+    announced: list[CampaignScheduled] = field(default_factory=list)
+
+    async def announce(self, campaign: CampaignScheduled) -> None:
+        self.announced.append(campaign)
 
     async def enqueue(self, records: Iterable[tuple[bytes, bytes]]) -> Awaitable[object]:
         batch = list(records)

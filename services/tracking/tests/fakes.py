@@ -9,15 +9,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from contracts import Event
 from servicekit.tokens import Claims, Kind, TokenCodec
-from tracking.domain import MachineRules
-from tracking.hits import HitEndpoints
+from testkit.fakes import FakeDatabase
+from tracking.bootstrap import Ports
 from tracking.main import create_app
-from tracking.server import Front, listening_socket, serving
+from tracking.server import Front, lifespan, listening_socket, serving
 from tracking.settings import Settings
 
 SECRET = "1:unit-secret"
@@ -67,9 +68,13 @@ class ThreadedTracking:
 
     def __init__(self, now: float = NOW) -> None:
         self.publisher = FakePublisher()
-        self.app = create_app(Settings(token_secret=SECRET, kafka_bootstrap_servers="unused:1"))
-        self.app.state.publisher = self.publisher
-        self.app.state.hits = HitEndpoints(TOKENS, self.publisher, MachineRules(10.0), lambda: now)
+        self.store = FakeMailStore()
+
+        @asynccontextmanager
+        async def fakes(_: Settings) -> AsyncIterator[Ports]:
+            yield Ports(FakeDatabase(), self.publisher, self.store, TOKENS, lambda: now)
+
+        self.app = create_app(Settings(token_secret=SECRET, bounce_intake=False), build=fakes)
         self._sock = listening_socket("127.0.0.1", 0, reuse_port=False)
         self.port = self._sock.getsockname()[1]
         self._loop = asyncio.new_event_loop()
@@ -79,8 +84,10 @@ class ThreadedTracking:
 
     async def _run(self) -> None:
         self._stop = asyncio.Event()
-        front = Front(self.app, lambda: self.app.state.hits)
-        async with serving(front, self._sock, grace=1.0):
+        async with (
+            lifespan(self.app) as state,
+            serving(Front(self.app, state), self._sock, grace=1.0),
+        ):
             self._ready.set()
             await self._stop.wait()
 

@@ -233,14 +233,18 @@ class Bounced(Event):
 
 
 class DeliveryProgress(Event):
-    """Absolute per-campaign delivery counters; a later snapshot supersedes an earlier one."""
+    """Absolute per-campaign delivery counters from the ledger; the snapshot with the higher
+    `sequence` supersedes the other. Whether the campaign is complete is the composer's to
+    decide (it holds the audience size)."""
 
     topic = topics.DELIVERY_PROGRESS
     event_type: Literal["DeliveryProgress"] = "DeliveryProgress"
     schema_version: Literal[1] = 1
 
     campaign_id: UUID
-    total: int | None = Field(default=None, description="Audience size, once known.")
+    total: int | None = Field(
+        default=None, description="Audience size; no longer set (see the composer's progress)."
+    )
     sent: int = 0
     bounced: int = Field(default=0, description="Hard bounces at SMTP time.")
     soft_bounced: int = Field(default=0, description="Gave up after retries.")
@@ -251,7 +255,17 @@ class DeliveryProgress(Event):
     suppressed: int = Field(
         default=0, description="Dropped because the customer became suppressed after resolution."
     )
-    completed: bool = Field(default=False, description="Every recipient reached a final state.")
+    completed: bool = Field(
+        default=False, description="No longer set: the composer decides completion."
+    )
+    deferred: int = Field(
+        default=0, description="Waiting for another attempt after a temporary failure."
+    )
+    sequence: int = Field(
+        default=0,
+        description="Grows with every change of the campaign's ledger: of two snapshots, the "
+        "higher one is the newer, whichever delivery process sent it.",
+    )
 
     def partition_key(self) -> bytes:
         return self.campaign_id.bytes

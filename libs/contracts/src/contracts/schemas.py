@@ -1,17 +1,13 @@
-"""JSON Schemas of the events: generation, drift check and backward-compatibility check.
+"""JSON Schemas of the events: generation and the backward-compatibility check.
 
-    python -m contracts.schemas --write   regenerate libs/contracts/schemas/*.json
-    python -m contracts.schemas --check   exit 1 when a committed schema differs
-
-`--write` refuses a change that would break readers of the committed schema of the same
-`schema_version`; such a change needs a new version instead.
+`tools/schemas.py` writes and checks the committed files (`make schemas`); a change that
+would break readers of the committed schema of the same `schema_version` is refused, it
+needs a new version instead.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,30 +68,12 @@ def _compare(old: Schema, new: Schema, path: str) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-
+def breaking_changes() -> list[str]:
+    """What the models would break in the committed schemas, one line each."""
     failures: list[str] = []
     for name, schema in generate().items():
         path = SCHEMA_DIR / name
-        committed = json.loads(path.read_text()) if path.exists() else None
-        if committed is not None:
+        if path.exists():
+            committed = json.loads(path.read_text())
             failures += [f"{name}: {p}" for p in incompatibilities(committed, schema)]
-        if args.check and committed != json.loads(render(schema)):
-            failures.append(f"{name}: differs from the model; run `make schemas`")
-    if failures:
-        print("\n".join(failures), file=sys.stderr)
-        return 1
-    if args.write:
-        SCHEMA_DIR.mkdir(exist_ok=True)
-        for name, schema in generate().items():
-            (SCHEMA_DIR / name).write_text(render(schema))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return failures

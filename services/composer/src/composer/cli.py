@@ -13,11 +13,11 @@ import sys
 
 from composer import accounts
 from composer.adapters.postgres import PostgresStore
+from composer.bootstrap import MIGRATIONS
 from composer.domain import Invalid
-from composer.main import MIGRATIONS
 from composer.settings import Settings
 from servicekit import outbox
-from servicekit.db import migrate, open_pool
+from servicekit.db import database
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -40,11 +40,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
-    await migrate(
-        settings.database_url, settings.database_schema, MIGRATIONS, library=[outbox.MIGRATION]
-    )
-    pool = await open_pool(settings.database_url, settings.database_schema, min_size=1)
-    try:
+    async with database(
+        settings.database_url,
+        settings.database_schema,
+        MIGRATIONS,
+        library=outbox.MIGRATIONS,
+        min_size=1,
+    ) as db:
         tenant, user, key = await accounts.bootstrap(
             accounts.TenantInput(
                 company_name=args.company,
@@ -58,10 +60,8 @@ async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, s
                 signature=args.admin_signature,
                 role="admin",
             ),
-            store=PostgresStore(pool),
+            store=PostgresStore(db.pool),
         )
-    finally:
-        await pool.close()
     return {
         "tenant_id": str(tenant.id),
         "user_id": str(user.id),

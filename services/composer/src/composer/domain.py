@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts import RecipientSpec, TrackingSettings, merge
+from contracts import DeliveryProgress, RecipientSpec, TrackingSettings, merge
 from servicekit.auth import Principal, Role
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
@@ -304,9 +304,39 @@ class Progress:
     clicks: int = 0
     machine_opens: int = 0
     machine_clicks: int = 0
+    deferred: int = 0
+    delivery_sequence: int = 0
 
     @property
     def total(self) -> int:
         if self.audience_total is not None:
             return self.audience_total
         return self.delivery_total or 0
+
+    @property
+    def final(self) -> int:
+        """Messages delivery holds in a final state (deferred ones are not final)."""
+        return (
+            self.sent + self.bounced + self.soft_bounced + self.failed + self.unknown
+            + self.suppressed
+        )  # fmt: skip
+
+    def delivered_all(self) -> bool:
+        """Every recipient the audience counted reached a final state."""
+        return self.audience_total is not None and self.final >= self.audience_total
+
+    def take(self, report: DeliveryProgress) -> bool:
+        """Adopt a delivery report unless a newer one was adopted; True when adopted."""
+        newer = (
+            report.sequence > self.delivery_sequence
+            if report.sequence or self.delivery_sequence
+            else self.delivery_at is None or report.occurred_at >= self.delivery_at
+        )
+        if not newer:
+            return False
+        self.sent, self.bounced = report.sent, report.bounced
+        self.soft_bounced, self.failed = report.soft_bounced, report.failed
+        self.unknown, self.suppressed = report.unknown, report.suppressed
+        self.deferred, self.delivery_sequence = report.deferred, report.sequence
+        self.delivery_at = report.occurred_at
+        return True

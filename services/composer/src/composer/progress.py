@@ -3,8 +3,6 @@ a redelivered event finds its id recorded and changes nothing."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from composer import domain
 from composer.ports import Clock, Store, Tx
 from contracts import AudienceResolved, Clicked, DeliveryProgress, Opened
@@ -14,36 +12,27 @@ async def on_audience_resolved(event: AudienceResolved, *, store: Store, clock: 
     async with store.transaction() as tx:
         if not await tx.first_seen(event.event_id):
             return
-        if event.recipients == 0:
-            # Nobody to send to: delivery may never report on it, so the campaign is done now.
-            # Campaign row first, then progress: one lock order everywhere.
-            await _complete(tx, event.tenant_id, event.campaign_id, clock)
+        # Campaign row first, then progress: one lock order everywhere.
+        campaign = await tx.campaign(event.tenant_id, event.campaign_id)
         progress = await tx.progress(event.tenant_id, event.campaign_id)
         if progress is None:
             return
         progress.audience_total = event.recipients
         progress.excluded = dict(event.excluded)
-        await tx.save_progress(progress)
+        await _settle(tx, campaign, progress, clock)
 
 
 async def on_delivery_progress(event: DeliveryProgress, *, store: Store, clock: Clock) -> None:
-    """Snapshots are absolute: the latest one wins, and completion is never taken back."""
+    """Reports are absolute: the newest one wins. The campaign is sent once every
+    recipient of its audience is final; completion is never taken back."""
     async with store.transaction() as tx:
         if not await tx.first_seen(event.event_id):
             return
-        if event.completed:
-            await _complete(tx, event.tenant_id, event.campaign_id, clock)
+        campaign = await tx.campaign(event.tenant_id, event.campaign_id)
         progress = await tx.progress(event.tenant_id, event.campaign_id)
-        if progress is None:
+        if progress is None or not progress.take(event):
             return
-        if progress.delivery_at is None or event.occurred_at >= progress.delivery_at:
-            progress.delivery_total = event.total
-            progress.sent, progress.bounced = event.sent, event.bounced
-            progress.soft_bounced, progress.failed = event.soft_bounced, event.failed
-            progress.unknown, progress.suppressed = event.unknown, event.suppressed
-            progress.delivery_at = event.occurred_at
-        progress.completed = progress.completed or event.completed
-        await tx.save_progress(progress)
+        await _settle(tx, campaign, progress, clock)
 
 
 async def on_opened(event: Opened, *, store: Store) -> None:
@@ -68,7 +57,11 @@ async def on_clicked(event: Clicked, *, store: Store) -> None:
             )
 
 
-async def _complete(tx: Tx, tenant_id: UUID, campaign_id: UUID, clock: Clock) -> None:
-    campaign = await tx.campaign(tenant_id, campaign_id)
-    if campaign is not None and domain.complete(campaign, clock.now()):
-        await tx.save_campaign(campaign)
+async def _settle(
+    tx: Tx, campaign: domain.Campaign | None, progress: domain.Progress, clock: Clock
+) -> None:
+    if progress.delivered_all() and not progress.completed:
+        progress.completed = True
+        if campaign is not None and domain.complete(campaign, clock.now()):
+            await tx.save_campaign(campaign)
+    await tx.save_progress(progress)

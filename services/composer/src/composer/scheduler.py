@@ -3,46 +3,16 @@ time has come. Row locks with SKIP LOCKED let several composer instances run it 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
-import asyncpg
-from prometheus_client import Counter
-
 from composer import handlers
+from composer.metrics import RELEASED
 from composer.ports import Clock, Store
-
-log = logging.getLogger(__name__)
-
-RELEASED = Counter("composer_campaigns_released_total", "Scheduled campaigns released")
+from servicekit.loops import Periodic
 
 
-class ReleaseScheduler:
-    def __init__(self, store: Store, clock: Clock, *, interval: float, batch: int) -> None:
-        self._store = store
-        self._clock = clock
-        self._interval = interval
-        self._batch = batch
-        self._stopping = asyncio.Event()
+def release_loop(store: Store, clock: Clock, interval: float, batch: int) -> Periodic:
+    async def release() -> bool:
+        released = len(await handlers.release_due(store=store, clock=clock, limit=batch))
+        RELEASED.inc(released)
+        return released == batch  # a full batch means more may be due right now
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            released = 0
-            try:
-                released = len(
-                    await handlers.release_due(
-                        store=self._store, clock=self._clock, limit=self._batch
-                    )
-                )
-                RELEASED.inc(released)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("release pass failed, will retry: %r", exc)
-            except Exception:
-                log.exception("release pass failed, will retry")
-            if released < self._batch:  # a full batch means more may be due right now
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._interval)
-
-    def stop(self) -> None:
-        self._stopping.set()
+    return Periodic("release scheduler", release, interval=interval)

@@ -7,7 +7,6 @@ from servicekit.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     http_port: int = 8001
-    consumer_group: str = "composer"
     database_schema: str = "composer"
     release_interval: float = Field(
         default=0.5, description="Seconds between scans for due scheduled campaigns."

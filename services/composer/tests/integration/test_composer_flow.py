@@ -14,9 +14,8 @@ from composer import handlers
 from composer.adapters.postgres import PostgresStore
 from contracts import AudienceResolved, CampaignScheduled, DeliveryProgress, Opened, topics
 from servicekit.db import open_pool
-from servicekit.kafka import KafkaPublisher, make_broker
-
-from .conftest import eventually, read_events
+from testkit.kafka import publish, read_events
+from testkit.waiting import eventually
 
 BODY = {
     "subject": "Spring news for {{ full_name }}",
@@ -49,7 +48,7 @@ async def test_send_now_reaches_kafka_through_the_outbox(composer, stack, kafka_
     assert [str(s.user_id) for s in event.staff] == [admin_id]
 
     async def marked() -> None:
-        pending = await composer.app.state.pool.fetchval(
+        pending = await composer.ports.database.pool.fetchval(
             "SELECT count(*) FROM outbox WHERE published_at IS NULL"
         )
         assert pending == 0
@@ -93,31 +92,28 @@ async def test_progress_follows_the_events_and_completion(composer, stack, kafka
         customer_id=uuid.uuid4(),
         notify_user_id=uuid.uuid4(),
     )
-    broker = make_broker(stack.kafka, client_id="composer-test")
-    await broker.start()
-    try:
-        await KafkaPublisher(broker, namespace=kafka_namespace).publish(
-            [
-                AudienceResolved(
-                    tenant_id=tenant_id,
-                    campaign_id=campaign_id,
-                    recipients=3,
-                    excluded={"unsubscribed": 1, "bounced": 1},
-                ),
-                opened,
-                opened,  # a redelivery
-                DeliveryProgress(
-                    tenant_id=tenant_id,
-                    campaign_id=campaign_id,
-                    total=3,
-                    sent=2,
-                    bounced=1,
-                    completed=True,
-                ),
-            ]
-        )
-    finally:
-        await broker.stop()
+    await publish(
+        stack.kafka,
+        kafka_namespace,
+        [
+            AudienceResolved(
+                tenant_id=tenant_id,
+                campaign_id=campaign_id,
+                recipients=3,
+                excluded={"unsubscribed": 1, "bounced": 1},
+            ),
+            opened,
+            opened,  # a redelivery
+            DeliveryProgress(
+                tenant_id=tenant_id,
+                campaign_id=campaign_id,
+                total=3,
+                sent=2,
+                bounced=1,
+                completed=True,
+            ),
+        ],
+    )
 
     async def done() -> None:
         progress = (
@@ -162,7 +158,7 @@ async def test_two_releasers_never_release_the_same_campaign(composer):
             await pool.close()
     released = [cid for result in results for cid in result]
     assert sorted(released) == sorted(ids), "each exactly once"
-    outboxed = await composer.app.state.pool.fetchval(
+    outboxed = await composer.ports.database.pool.fetchval(
         "SELECT count(*) FROM outbox WHERE topic = $1", topics.CAMPAIGN_SCHEDULED
     )
     assert outboxed == 30
@@ -180,7 +176,7 @@ async def test_keys_verify_against_postgres_and_revocation_takes_effect(composer
     mo = {"Authorization": f"Bearer {key}"}
     who = await composer.http.post("/v1/auth/introspect", headers=mo)
     assert who.json()["role"] == "manager" and who.json()["user_id"] == created.json()["id"]
-    stored = await composer.app.state.pool.fetchval(
+    stored = await composer.ports.database.pool.fetchval(
         "SELECT secret_hash FROM api_keys WHERE key_id = $1", created.json()["key_id"]
     )
     assert key.split("_", 2)[2] not in stored

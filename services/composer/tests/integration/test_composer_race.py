@@ -12,8 +12,7 @@ from composer import handlers
 from composer.adapters.postgres import PostgresStore
 from contracts import topics
 from servicekit.db import open_pool
-
-from .conftest import read_events
+from testkit.kafka import read_events
 
 ROUNDS = 200
 
@@ -91,6 +90,6 @@ async def test_cancel_and_release_race_has_exactly_one_winner(composer, stack, k
     on_kafka = {str(e.campaign_id) for e in events}
     assert on_kafka == released
     assert not on_kafka & cancelled
-    states = dict(await composer.app.state.pool.fetch("SELECT id::text, state FROM campaigns"))
+    states = dict(await composer.ports.database.pool.fetch("SELECT id::text, state FROM campaigns"))
     assert {states[c] for c in cancelled} == {"draft"}
     assert {states[c] for c in released} == {"sending"}

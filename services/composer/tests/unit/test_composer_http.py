@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 
+from composer.bootstrap import Ports
 from composer.main import create_app
 from composer.settings import Settings
 from servicekit.auth import Principal, Role
+from testkit.asgi import started
+from testkit.fakes import FakeBus, FakeDatabase, IdleRelay
 
 
 class DictVerifier:
@@ -22,15 +25,27 @@ class DictVerifier:
 
 @pytest.fixture
 async def api(store, clock):
-    app = create_app(Settings(token_secret="unit", max_request_bytes=64 * 1024), clock=clock)
     verifier = DictVerifier()
-    app.state.store, app.state.key_verifier = store, verifier
+
+    @asynccontextmanager
+    async def fakes(_: Settings):
+        yield Ports(
+            database=FakeDatabase(),
+            bus=FakeBus(),
+            store=store,
+            keys=verifier,
+            relay=IdleRelay(),
+            clock=clock,
+        )
+
+    app = create_app(
+        Settings(token_secret="unit", max_request_bytes=64 * 1024, run_scheduler=False),
+        build=fakes,
+    )
     tenant = store.add_tenant()
     verifier.keys["member"] = store.add_user(tenant, Role.MEMBER)
     verifier.keys["manager"] = store.add_user(tenant, Role.MANAGER)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://composer"
-    ) as client:
+    async with started(app) as service, service.client("http://composer") as client:
         yield client
 
 

@@ -84,23 +84,60 @@ async def test_the_latest_delivery_snapshot_wins_even_out_of_order(store, clock,
     assert counters.sent == 7
 
 
-async def test_completion_moves_the_campaign_to_sent(store, clock, sending):
+@pytest.mark.parametrize("audience_first", [True, False])
+async def test_the_campaign_is_sent_once_its_whole_audience_is_final(
+    store, clock, sending, audience_first
+):
     campaign, user = sending
-    await progress.on_delivery_progress(
-        DeliveryProgress(
-            tenant_id=campaign.tenant_id,
-            campaign_id=campaign.id,
-            total=2,
-            sent=1,
-            failed=1,
-            completed=True,
-        ),
-        store=store,
-        clock=clock,
+    audience = AudienceResolved(tenant_id=campaign.tenant_id, campaign_id=campaign.id, recipients=3)
+    report = DeliveryProgress(
+        tenant_id=campaign.tenant_id, campaign_id=campaign.id, sent=1, failed=1, sequence=5
     )
+    deferred = DeliveryProgress(
+        tenant_id=campaign.tenant_id, campaign_id=campaign.id, sent=1, failed=1, deferred=1,
+        sequence=4,
+    )  # fmt: skip
+    events = [audience, deferred, report] if audience_first else [deferred, report, audience]
+    for event in events:
+        handler = (
+            progress.on_audience_resolved
+            if isinstance(event, AudienceResolved)
+            else progress.on_delivery_progress
+        )
+        await handler(event, store=store, clock=clock)
+    state, counters = await view(store, campaign, user)
+    assert state.state == "sending", "one of three is not final yet"
+    final = DeliveryProgress(
+        tenant_id=campaign.tenant_id, campaign_id=campaign.id, sent=2, failed=1, sequence=9
+    )
+    await progress.on_delivery_progress(final, store=store, clock=clock)
     state, counters = await view(store, campaign, user)
     assert state.state == "sent" and state.folder == "sent" and state.completed_at == clock.now()
-    assert counters.completed and (counters.sent, counters.failed) == (1, 1)
+    assert counters.completed and (counters.sent, counters.failed) == (2, 1)
+
+
+async def test_the_higher_sequence_wins_whatever_the_order(store, clock, sending):
+    campaign, user = sending
+    newer = DeliveryProgress(
+        tenant_id=campaign.tenant_id, campaign_id=campaign.id, sent=7, deferred=1, sequence=12
+    )
+    older = DeliveryProgress(
+        tenant_id=campaign.tenant_id, campaign_id=campaign.id, sent=3, deferred=5, sequence=8
+    )
+    for event in (newer, older):
+        await progress.on_delivery_progress(event, store=store, clock=clock)
+    _, counters = await view(store, campaign, user)
+    assert (counters.sent, counters.deferred) == (7, 1)
+
+
+async def test_delivery_cannot_declare_a_campaign_sent_by_itself(store, clock, sending):
+    campaign, user = sending
+    claim = DeliveryProgress(
+        tenant_id=campaign.tenant_id, campaign_id=campaign.id, total=1, sent=1, completed=True
+    )
+    await progress.on_delivery_progress(claim, store=store, clock=clock)
+    state, _ = await view(store, campaign, user)
+    assert state.state == "sending", "only the audience size decides"
 
 
 async def test_an_empty_audience_completes_at_once(store, clock, sending):

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from notifier.adapters.clock import SystemClock
-from notifier.main import build_cycle, create_app, prepare_database
+from notifier.bootstrap import build_digests, cycle_of
+from notifier.main import create_app
 from notifier.settings import Settings
 from servicekit.http import configure_logging, serve
 
@@ -30,13 +30,8 @@ def _aware(text: str) -> datetime:
 async def close_periods(
     settings: Settings, as_of: datetime, tenant_id: UUID | None
 ) -> dict[str, Any]:
-    pool = await prepare_database(settings)
-    cycle = build_cycle(settings, pool, SystemClock())
-    try:
-        return await cycle.close_and_send(as_of, tenant_id)
-    finally:
-        await cycle.mailer.close()  # type: ignore[attr-defined]
-        await pool.close()
+    async with build_digests(settings) as digests:
+        return await cycle_of(digests, settings).close_and_send(as_of, tenant_id)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ Used by the periodic closer in the service, the HTTP admin endpoint and the oper
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sys
@@ -18,11 +17,10 @@ from typing import Any
 from uuid import UUID
 
 from notifier import handlers
-from notifier.adapters.ledger import PostgresLedger
-from notifier.adapters.postgres import PostgresHits
 from notifier.handlers import SendOptions
 from notifier.metrics import DIGESTS_CLAIMED, DIGESTS_SENT
-from notifier.ports import Clock, Mailer
+from notifier.ports import Clock, DigestLedger, HitStore, Mailer
+from servicekit.loops import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +29,8 @@ PRUNE_EVERY = 60  # closer ticks
 
 @dataclass
 class DigestCycle:
-    hits: PostgresHits
-    ledger: PostgresLedger
+    hits: HitStore
+    ledger: DigestLedger
     mailer: Mailer
     clock: Clock
     options: SendOptions
@@ -71,19 +69,18 @@ class DigestCycle:
         DIGESTS_SENT.inc(sent)
         return sent
 
-    async def run(self, interval_s: float, stopping: asyncio.Event, keep_days: int) -> None:
+    def loop(self, interval_s: float, keep_days: int) -> Periodic:
         """Every `interval_s`: close the periods that ended by now; now and then, prune."""
         ticks = 0
-        while not stopping.is_set():
-            try:
-                await self.close_and_send(self.clock.now())
-                ticks += 1
-                if ticks % PRUNE_EVERY == 0:
-                    await self.hits.prune(keep_days)
-            except Exception:
-                log.exception("closing periods failed; next attempt in %.0f s", interval_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), interval_s)
+
+        async def tick() -> None:
+            nonlocal ticks
+            await self.close_and_send(self.clock.now())
+            ticks += 1
+            if ticks % PRUNE_EVERY == 0:
+                await self.hits.prune(keep_days)
+
+        return Periodic("closing digest periods", tick, interval=interval_s)
 
 
 def fault_after_build(mode: str) -> Callable[[], None] | None:

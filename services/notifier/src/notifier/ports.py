@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from contracts import DigestSent, Timing
@@ -70,6 +70,10 @@ class HitStore(Protocol):
         """Give hits a timing and period (None: dropped)."""
         ...
 
+    async def prune(self, keep_days: int) -> object:
+        """Forget handled hits older than `keep_days` (their digests went long ago)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Lease:
@@ -107,6 +111,10 @@ class DigestLedger(Protocol):
     async def fail(self, digest_id: int, owner: str, error: str) -> None: ...
 
     async def unsent(self, digest_ids: Sequence[int]) -> list[int]: ...
+
+    async def stats(self, tenant_id: UUID | None) -> dict[str, Any]:
+        """Counters for the stats endpoint, of one tenant or of all."""
+        ...
 
 
 class PermanentMailError(Exception):

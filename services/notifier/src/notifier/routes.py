@@ -1,46 +1,22 @@
-"""Kafka subscribers: decode -> handler. Each states its ack policy.
-
-The high-volume streams (opens, clicks, sent messages) are consumed in batches: one Redis
-script call and a few set-based statements per batch instead of per event. A batch is decoded
-record by record, so one malformed record goes to the dead-letter topic and the rest of its
-batch is handled; the offsets are committed only after the handler returned.
-"""
+"""What the notifier consumes. The high-volume streams (opens, clicks, sent messages) come
+in batches: one Redis script call and a few set-based statements per batch."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
-from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.message import StreamMessage
-
-from contracts import (
-    CampaignScheduled,
-    Clicked,
-    DigestSent,
-    Event,
-    MalformedEvent,
-    MessageSent,
-    Opened,
-    decode,
-    topics,
-)
+from contracts import CampaignScheduled, Clicked, DigestSent, MessageSent, Opened, topics
 from notifier import handlers
 from notifier.domain import Hit, HitKind
 from notifier.metrics import HITS
-from notifier.ports import HitStore, SuppressionState
-from servicekit.kafka import DEFAULT_ACK_POLICY, declare_emits, park
-from servicekit.metrics import EVENTS_CONSUMED
+from notifier.settings import Settings
+from servicekit.kafka import Subscription
 
-E = TypeVar("E", bound=Event)
+if TYPE_CHECKING:
+    from notifier.bootstrap import Ports
 
-
-@dataclass
-class Deps:
-    hits: HitStore = field(init=False)
-    suppression: SuppressionState = field(init=False)
-    broker: KafkaBroker = field(init=False)
+#: What the notifier publishes (through its outbox).
+EMITS = (DigestSent,)
 
 
 def to_hit(event: Opened | Clicked) -> Hit:
@@ -58,28 +34,21 @@ def to_hit(event: Opened | Clicked) -> Hit:
     )
 
 
-def batch_decoder(model: type[E], deps: Deps) -> Callable[[StreamMessage[Any]], Awaitable[list[E]]]:
-    """Decodes a batch record by record: a malformed one is parked on the dead-letter topic
-    and the rest of the batch goes on to the handler."""
+async def on_campaign_scheduled(event: CampaignScheduled, ports: Ports) -> None:
+    """Hits may come before their campaign (other topics, other consumers): those waiting
+    get their periods as soon as it is known, not at the next closing."""
+    await handlers.record_campaign(event, store=ports.hits)
+    await handlers.schedule_awaiting(store=ports.hits)
 
-    async def decode_batch(msg: StreamMessage[Any]) -> list[E]:
-        events: list[E] = []
-        for record in msg.raw_message:
-            try:
-                events.append(decode(record.value or b"", model))
-            except MalformedEvent as exc:
-                await park(
-                    deps.broker,
-                    record.topic,
-                    record.value,
-                    reason=str(exc),
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-        EVENTS_CONSUMED.labels(model.__name__).inc(len(events))
-        return events
 
-    return decode_batch
+async def on_messages_sent(events: list[MessageSent], ports: Ports) -> None:
+    await handlers.record_messages(events, store=ports.hits)
+
+
+async def on_hits(events: list[Opened] | list[Clicked], ports: Ports) -> None:
+    hits = [to_hit(e) for e in events]
+    new = await handlers.ingest_hits(hits, suppression=ports.suppression, store=ports.hits)
+    count(new)
 
 
 def count(new: dict[HitKind, int]) -> None:
@@ -87,59 +56,37 @@ def count(new: dict[HitKind, int]) -> None:
         HITS.labels(kind.value).inc(n)
 
 
-def register(router: KafkaRouter, deps: Deps, *, group_id: str, batch_size: int = 2000) -> None:
-    """Each subscriber has its own consumer group (`<group>.<topic>`): a member joining or
-    leaving one of them does not stop the others for a rebalance."""
-    declare_emits(router, DigestSent)
-
-    @router.subscriber(
-        topics.CAMPAIGN_SCHEDULED,
-        description="Campaign settings (timings, time zone, subject) and the staff directory.",
-        group_id=f"{group_id}.{topics.CAMPAIGN_SCHEDULED}",
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
-    )
-    async def on_campaign_scheduled(event: CampaignScheduled) -> None:
-        EVENTS_CONSUMED.labels(event.event_type).inc()
-        await handlers.record_campaign(event, store=deps.hits)
-
-    @router.subscriber(
-        topics.MESSAGE_SENT,
-        description="Message directory: who each message went to (in batches).",
-        batch=True,
-        max_records=batch_size,
-        decoder=batch_decoder(MessageSent, deps),
-        group_id=f"{group_id}.{topics.MESSAGE_SENT}",
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
-    )
-    async def on_message_sent(events: list[MessageSent]) -> None:
-        await handlers.record_messages(events, store=deps.hits)
-
-    @router.subscriber(
-        topics.OPENED,
-        description="Opens (in batches): first open, re-open or suppressed re-open.",
-        batch=True,
-        max_records=batch_size,
-        decoder=batch_decoder(Opened, deps),
-        group_id=f"{group_id}.{topics.OPENED}",
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
-    )
-    async def on_opened(events: list[Opened]) -> None:
-        hits = [to_hit(e) for e in events]
-        count(await handlers.ingest_hits(hits, suppression=deps.suppression, store=deps.hits))
-
-    @router.subscriber(
-        topics.CLICKED,
-        description="Clicks on tracked links (in batches).",
-        batch=True,
-        max_records=batch_size,
-        decoder=batch_decoder(Clicked, deps),
-        group_id=f"{group_id}.{topics.CLICKED}",
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
-    )
-    async def on_clicked(events: list[Clicked]) -> None:
-        hits = [to_hit(e) for e in events]
-        count(await handlers.ingest_hits(hits, suppression=deps.suppression, store=deps.hits))
+def subscriptions(settings: Settings) -> list[Subscription[Ports]]:
+    size = settings.ingest_batch_size
+    return [
+        Subscription(
+            topics.CAMPAIGN_SCHEDULED,
+            CampaignScheduled,
+            on_campaign_scheduled,
+            "Campaign settings (timings, time zone, subject) and the staff directory.",
+        ),
+        Subscription(
+            topics.MESSAGE_SENT,
+            MessageSent,
+            on_messages_sent,
+            "Message directory: who each message went to (in batches).",
+            batch=True,
+            max_records=size,
+        ),
+        Subscription(
+            topics.OPENED,
+            Opened,
+            on_hits,
+            "Opens (in batches): first open, re-open or suppressed re-open.",
+            batch=True,
+            max_records=size,
+        ),
+        Subscription(
+            topics.CLICKED,
+            Clicked,
+            on_hits,
+            "Clicks on tracked links (in batches).",
+            batch=True,
+            max_records=size,
+        ),
+    ]

@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -18,8 +19,8 @@ import pytest
 from redis.asyncio import Redis
 
 from notifier.adapters.redis import RedisSuppressionState
+from notifier.bootstrap import build_digests, cycle_of
 from notifier.digests import DigestCycle
-from notifier.main import build_cycle, prepare_database
 from notifier.settings import Settings
 
 
@@ -99,8 +100,5 @@ def suppression(redis: Redis, settings: Settings) -> RedisSuppressionState:
 async def cycle(settings: Settings) -> AsyncIterator[DigestCycle]:
     from notifier_fakes import FakeClock
 
-    pool = await prepare_database(settings)
-    built = build_cycle(settings, pool, FakeClock())
-    yield built
-    await built.mailer.close()  # type: ignore[attr-defined]
-    await pool.close()
+    async with build_digests(settings) as digests:
+        yield cycle_of(replace(digests, clock=FakeClock()), settings)

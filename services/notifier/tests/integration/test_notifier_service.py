@@ -6,6 +6,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +16,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from notifier_fakes import FakeClock, Scenario
 
-from contracts import DigestSent, Timing, decode, topics
+from contracts import DigestSent, Event, Timing, decode, topics
+from notifier import bootstrap
+from notifier.bootstrap import Ports
 from notifier.main import create_app
 from notifier.settings import Settings
-from servicekit.kafka import KafkaPublisher, make_broker
+from testkit.asgi import started
+from testkit.kafka import publish
 
 from .conftest import Sink
 
@@ -25,21 +30,32 @@ T0 = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 MIDNIGHT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
+@asynccontextmanager
+async def at_midnight(settings: Settings) -> AsyncIterator[Ports]:
+    async with bootstrap.build(settings) as ports:
+        yield replace(ports, clock=FakeClock(MIDNIGHT))
+
+
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, clock=FakeClock(MIDNIGHT))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
-            yield http
+    async with (
+        started(create_app(settings, build=at_midnight)) as service,
+        service.client("http://notifier") as http,
+    ):
+        yield http
+
+
+@dataclass(frozen=True)
+class Publisher:
+    settings: Settings
+
+    async def publish(self, events: list[Event]) -> None:
+        await publish(self.settings.kafka_bootstrap_servers, self.settings.kafka_namespace, events)
 
 
 @pytest.fixture
-async def publisher(settings: Settings) -> AsyncIterator[KafkaPublisher]:
-    broker = make_broker(settings.kafka_bootstrap_servers, client_id="notifier-test")
-    await broker.start()
-    yield KafkaPublisher(broker, namespace=settings.kafka_namespace)
-    await broker.stop()
+def publisher(settings: Settings) -> Publisher:
+    return Publisher(settings)
 
 
 async def wait_for_stats(
@@ -74,7 +90,7 @@ async def read_topic(settings: Settings, topic: str, count: int) -> list[bytes]:
 
 async def test_events_in_digest_out(
     client: httpx.AsyncClient,
-    publisher: KafkaPublisher,
+    publisher: Publisher,
     settings: Settings,
     sink: Sink,
     redis: object,  # removes this test's suppression keys afterwards

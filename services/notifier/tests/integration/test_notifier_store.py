@@ -6,6 +6,7 @@ import asyncio
 import email
 import email.policy
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,8 +15,8 @@ from notifier_fakes import Scenario
 from contracts import Timing
 from notifier import handlers
 from notifier.adapters.redis import RedisSuppressionState
+from notifier.bootstrap import build_digests, cycle_of
 from notifier.digests import DigestCycle
-from notifier.main import build_cycle, prepare_database
 from notifier.routes import to_hit
 from notifier.settings import Settings
 
@@ -148,15 +149,11 @@ async def test_two_instances_closing_and_sending_together_send_one_digest_per_us
     for user in users:
         await ingest(cycle, suppression, scenario.opened(uuid.uuid4(), at(0), user=user))
     other_settings = settings.model_copy(update={"instance_id": "other"})
-    pool = await prepare_database(other_settings)
-    other = build_cycle(other_settings, pool, cycle.clock)
-    try:
+    async with build_digests(other_settings) as digests:
+        other = cycle_of(replace(digests, clock=cycle.clock), other_settings)
         results = await asyncio.gather(
             cycle.close_and_send(MIDNIGHT, wait_s=5), other.close_and_send(MIDNIGHT, wait_s=5)
         )
-    finally:
-        await other.mailer.close()  # type: ignore[attr-defined]
-        await pool.close()
     assert sum(r["claimed"] for r in results) == 5
     assert sum(r["sent"] for r in results) == 5
     for user in users:

@@ -44,6 +44,9 @@ async def resolve_audience(
         if checkpoint.completed:
             log.info("campaign %s: audience already resolved, nothing to do", plan.campaign_id)
             return None
+        # Again on a resumed run: readers drop the second copy, and it costs one record a
+        # partition, whereas a recipient arriving before its campaign would stall.
+        await sink.announce(event)
         checkpoint = await _publish_recipients(
             plan, checkpoint, audience, resolutions, sink, clock, batch_size, max_in_flight
         )

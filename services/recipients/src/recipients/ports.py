@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from contracts import Event
+from contracts import CampaignScheduled, Event
 from recipients.customers import Customer, CustomerInput, Group, ImportReport
 from recipients.domain import AudiencePlan, Checkpoint
 from recipients.imports import CustomerRow, MemberRow
@@ -53,6 +53,11 @@ class Resolutions(Protocol):
 
 
 class RecipientSink(Protocol):
+    async def announce(self, campaign: CampaignScheduled) -> None:
+        """Put the campaign's snapshot on every partition of the recipient stream, ahead of
+        its recipients; returns once Kafka acknowledged it."""
+        ...
+
     async def enqueue(self, records: Iterable[tuple[bytes, bytes]]) -> Awaitable[object]:
         """Queue encoded RecipientResolved (key, value) records for Kafka. Returns once they
         are queued (waiting for room when the producer is behind); the returned awaitable

@@ -1,10 +1,9 @@
-"""Kafka subscribers: decode -> handler -> publish. Each states its ack policy."""
+"""What the recipients service consumes, and what it publishes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from faststream.kafka import KafkaRouter
+from functools import partial
+from typing import TYPE_CHECKING
 
 from contracts import (
     AudienceResolved,
@@ -15,79 +14,81 @@ from contracts import (
     topics,
 )
 from recipients import handlers, metrics
-from recipients.ports import Audience, Clock, Publisher, RecipientSink, Resolutions, Suppressions
-from servicekit.kafka import DEFAULT_ACK_POLICY, declare_emits
-from servicekit.metrics import EVENTS_CONSUMED
+from recipients.settings import Settings
+from servicekit.kafka import Subscription
+
+if TYPE_CHECKING:
+    from recipients.bootstrap import Ports
+
+#: What the service publishes: the audience (with the campaign's snapshot ahead of it on
+#: every partition of the recipient stream), its summary, and staff unsubscribes (outbox).
+EMITS = (
+    RecipientResolved,
+    (topics.RECIPIENT_RESOLVED, CampaignScheduled),
+    AudienceResolved,
+    Unsubscribed,
+)
 
 
-@dataclass
-class Deps:
-    """Filled by create_app's lifespan before the broker starts."""
+async def on_campaign_scheduled(
+    event: CampaignScheduled, ports: Ports, *, batch_size: int, max_in_flight: int
+) -> None:
+    with metrics.RESOLUTION_SECONDS.time():
+        summary = await handlers.resolve_audience(
+            event,
+            audience=ports.audience,
+            resolutions=ports.resolutions,
+            sink=ports.sink,
+            publisher=ports.bus,
+            clock=ports.clock,
+            batch_size=batch_size,
+            max_in_flight=max_in_flight,
+        )
+    if summary is not None:
+        metrics.RECIPIENTS.inc(summary.recipients)
+        for reason, count in summary.excluded.items():
+            metrics.EXCLUDED.labels(reason).inc(count)
 
-    audience: Audience = field(init=False)
-    resolutions: Resolutions = field(init=False)
-    sink: RecipientSink = field(init=False)
-    publisher: Publisher = field(init=False)
-    suppressions: Suppressions = field(init=False)
-    clock: Clock = field(init=False)
-    batch_size: int = 5000
-    max_in_flight: int = 4
+
+async def on_bounced(event: Bounced, ports: Ports) -> None:
+    if await handlers.register_bounce(event, suppressions=ports.suppressions):
+        metrics.SUPPRESSIONS.labels("bounced").inc()
 
 
-def register(router: KafkaRouter, deps: Deps, *, group_id: str, max_poll_interval_ms: int) -> None:
-    declare_emits(router, RecipientResolved, AudienceResolved, Unsubscribed)
+async def on_unsubscribed(event: Unsubscribed, ports: Ports) -> None:
+    if await handlers.register_unsubscribe(event, suppressions=ports.suppressions):
+        metrics.SUPPRESSIONS.labels("unsubscribed").inc()
 
-    # The offset is committed only when the handler returns, i.e. after the whole audience
-    # and its summary were acknowledged; until then a crash redelivers the event and the
-    # checkpoint lets the next run continue. One event at a time, and a poll interval that
-    # allows for a long resolution.
-    @router.subscriber(
-        topics.CAMPAIGN_SCHEDULED,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
-        max_poll_records=1,
-        max_poll_interval_ms=max_poll_interval_ms,
-        description="Released campaigns whose audience is to be resolved.",
-    )
-    async def on_campaign_scheduled(event: CampaignScheduled) -> None:
-        EVENTS_CONSUMED.labels(event.event_type).inc()
-        with metrics.RESOLUTION_SECONDS.time():
-            summary = await handlers.resolve_audience(
-                event,
-                audience=deps.audience,
-                resolutions=deps.resolutions,
-                sink=deps.sink,
-                publisher=deps.publisher,
-                clock=deps.clock,
-                batch_size=deps.batch_size,
-                max_in_flight=deps.max_in_flight,
-            )
-        if summary is not None:
-            metrics.RECIPIENTS.inc(summary.recipients)
-            for reason, count in summary.excluded.items():
-                metrics.EXCLUDED.labels(reason).inc(count)
 
-    @router.subscriber(
-        topics.MESSAGE_BOUNCED,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
-        description="Bounces: hard ones register the customer as bounced.",
-    )
-    async def on_bounced(event: Bounced) -> None:
-        EVENTS_CONSUMED.labels(event.event_type).inc()
-        if await handlers.register_bounce(event, suppressions=deps.suppressions):
-            metrics.SUPPRESSIONS.labels("bounced").inc()
-
-    @router.subscriber(
-        topics.UNSUBSCRIBED,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
-        description="Unsubscribes: the customer is excluded from bulk mail.",
-    )
-    async def on_unsubscribed(event: Unsubscribed) -> None:
-        EVENTS_CONSUMED.labels(event.event_type).inc()
-        if await handlers.register_unsubscribe(event, suppressions=deps.suppressions):
-            metrics.SUPPRESSIONS.labels("unsubscribed").inc()
+def subscriptions(settings: Settings) -> list[Subscription[Ports]]:
+    return [
+        # The offset is committed once the whole audience and its summary are acknowledged;
+        # until then a crash redelivers the event and the checkpoint lets the next run
+        # continue. One event at a time, with a poll interval that allows for a long one.
+        Subscription(
+            topics.CAMPAIGN_SCHEDULED,
+            CampaignScheduled,
+            partial(
+                on_campaign_scheduled,
+                batch_size=settings.resolve_batch_size,
+                max_in_flight=settings.resolve_max_in_flight,
+            ),
+            "Released campaigns whose audience is to be resolved.",
+            consumer={
+                "max_poll_records": 1,
+                "max_poll_interval_ms": settings.resolve_max_minutes * 60_000,
+            },
+        ),
+        Subscription(
+            topics.MESSAGE_BOUNCED,
+            Bounced,
+            on_bounced,
+            "Bounces: hard ones register the customer as bounced.",
+        ),
+        Subscription(
+            topics.UNSUBSCRIBED,
+            Unsubscribed,
+            on_unsubscribed,
+            "Unsubscribes: the customer is excluded from bulk mail.",
+        ),
+    ]

@@ -7,7 +7,6 @@ from servicekit.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     http_port: int = 8002
-    consumer_group: str = "recipients"
     database_schema: str = "recipients"
     composer_url: str = Field(
         default="http://127.0.0.1:8001", description="Where API keys are verified."

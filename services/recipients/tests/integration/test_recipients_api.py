@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 from contracts import Bounced, Event, Unsubscribed, topics
+from testkit.waiting import until
 
-from .conftest import Service, eventually
+from .conftest import Service
 
 
 async def create(service: Service, auth: dict[str, str], **fields: Any) -> dict[str, Any]:
@@ -157,19 +158,20 @@ async def test_bounces_and_unsubscribes_from_kafka_show_on_the_customer(service:
         Unsubscribed(tenant_id=tenant, customer_id=unsub["id"], method="one_click"),
     )
 
-    async def states() -> dict[str, tuple[bool, bool]] | None:
+    async def states() -> dict[str, tuple[bool, bool]]:
         result = {}
         for c in (by_id, by_address, soft, unsub):
             body = (await service.http.get(f"/v1/customers/{c['id']}", headers=auth)).json()
             result[c["email"]] = (body["bounced"], body["unsubscribed"])
-        return result if result["u@example.com"][1] and result["dsn@example.com"][0] else None
+        return result
 
-    assert await eventually(states) == {
+    expected = {
         "hard@example.com": (True, False),
         "dsn@example.com": (True, False),
         "soft@example.com": (False, False),
         "u@example.com": (False, True),
     }
+    await until(states, lambda found: found == expected, within=20, what="suppressions")
 
 
 async def test_a_new_address_clears_the_bounce_but_not_the_unsubscribe(service: Service) -> None:
@@ -185,7 +187,7 @@ async def test_a_new_address_clears_the_bounce_but_not_the_unsubscribe(service: 
     async def bounced() -> bool:
         return bool((await service.http.get(url, headers=auth)).json()["bounced"])
 
-    assert await eventually(bounced)
+    await until(bounced, bool, within=20, what="bounce registered")
     moved = (await service.http.patch(url, json={"email": "new@example.com"}, headers=auth)).json()
     assert moved["bounced"] is False and moved["unsubscribed"] is True
 

@@ -21,8 +21,9 @@ from contracts import (
     topics,
 )
 from recipients.domain import message_id
+from testkit.waiting import until
 
-from .conftest import Service, eventually
+from .conftest import Service
 
 OWNER = StaffMember(
     user_id=uuid.uuid4(), name="担当 花子", email="hanako@acme.example", signature="花子より"
@@ -83,12 +84,16 @@ async def resolve(
         topics.AUDIENCE_RESOLVED, until=lambda e: bool(of_campaign(e)), linger=linger
     )
     (summary,) = of_campaign(summaries)
-    recipients = await service.read(
+
+    def recipients_of(events: list[Event]) -> list[Any]:
+        return [e for e in of_campaign(events) if isinstance(e, RecipientResolved)]
+
+    stream = await service.read(
         topics.RECIPIENT_RESOLVED,
-        until=lambda e: len(of_campaign(e)) >= summary.recipients,
+        until=lambda e: len(recipients_of(e)) >= summary.recipients,
         linger=linger,
     )
-    return of_campaign(recipients), summary
+    return recipients_of(stream), summary
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +133,7 @@ async def world(service: Service) -> dict[str, Any]:
     await service.publish(
         Bounced(tenant_id=a.id, customer_id=c["bounced"], email="bounced@example.com", kind="hard")
     )
-    assert await eventually(lambda: _bounced(a, c["bounced"]))
+    await until(lambda: _bounced(a, c["bounced"]), bool, within=20, what="bounce registered")
 
     b = Tenant(service)
     foreign = await b.customer("foreign@example.com")

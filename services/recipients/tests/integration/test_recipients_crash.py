@@ -21,11 +21,12 @@ import pytest
 import recipients_fakes as fakes
 
 from contracts import AudienceResolved, Event, RecipientResolved, RecipientSpec, topics
-from recipients.main import MIGRATIONS
+from recipients.bootstrap import MIGRATIONS
 from servicekit import outbox
 from servicekit.db import migrate
+from testkit.kafka import publish, read_events
 
-from .conftest import private_namespace_and_schema, publish, read_events
+from .conftest import private_namespace_and_schema
 
 CUSTOMERS = 100_000
 UNSUBSCRIBED_EVERY = 50
@@ -80,7 +81,7 @@ class Process:
 async def seed(database_url: str, schema: str) -> tuple[uuid.UUID, set[uuid.UUID], int]:
     """CUSTOMERS customers in one group, every UNSUBSCRIBED_EVERY-th unsubscribed.
     Returns (group, ids of the audience, unsubscribed count)."""
-    await migrate(database_url, schema, MIGRATIONS, library=[outbox.MIGRATION])
+    await migrate(database_url, schema, MIGRATIONS, library=outbox.MIGRATIONS)
     group = uuid.uuid4()
     conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
     try:
@@ -159,7 +160,7 @@ async def test_a_killed_resolver_resumes_and_resolves_everyone_exactly_once(
             stack.kafka,
             namespace + topics.AUDIENCE_RESOLVED,
             until=lambda events: len(events) >= 1,
-            timeout=120,
+            wait=120,
         )
         (summary,) = summaries
         assert isinstance(summary, AudienceResolved)
@@ -167,7 +168,7 @@ async def test_a_killed_resolver_resumes_and_resolves_everyone_exactly_once(
             stack.kafka,
             namespace + topics.RECIPIENT_RESOLVED,
             until=lambda events: len(distinct_messages(events)) >= len(audience),
-            timeout=120,
+            wait=120,
         )
     finally:
         service.kill(signal.SIGTERM)

@@ -43,14 +43,13 @@ async def run(settings: Settings) -> None:
         reuse_port=settings.http_reuse_port or settings.tracking_processes > 1,
     )
     app = create_app(settings)
-    front = Front(app, lambda: app.state.hits)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     siblings = Siblings(settings, count=settings.tracking_processes - 1 if leader else 0)
     try:
-        async with lifespan(app), serving(front, sock):
+        async with lifespan(app) as state, serving(Front(app, state), sock):
             siblings.start()
             log.info(
                 "tracking serving http://%s:%d (%d processes)",

@@ -25,13 +25,16 @@ from tracking.ports import Publisher
 class Reply:
     """Status, headers and body of one response; `head` is the wire form of the first two."""
 
-    __slots__ = ("body", "head", "headers", "status")
+    __slots__ = ("asgi", "body", "head", "headers", "status")
 
     def __init__(self, status: int, headers: tuple[tuple[str, str], ...], body: bytes = b""):
         self.status, self.headers, self.body = status, headers, body
         lines = [f"{name}: {value}\r\n" for name, value in headers]
         lines.append(f"content-length: {len(body)}\r\n")
         self.head = "".join(lines).encode("latin-1")
+        self.asgi = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers] + [
+            (b"content-length", str(len(body)).encode())
+        ]
 
 
 _NO_STORE = ("cache-control", "no-store, max-age=0")

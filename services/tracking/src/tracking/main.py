@@ -1,117 +1,74 @@
-"""Wiring: builds the tracking's pool, Kafka publisher, SMTP listener and HTTP app from
-settings, in one place."""
+"""The tracking service as an app: ports from `build`, the bounce SMTP listener, the hit
+endpoints, the unsubscribe pages; `asgi` puts the hit fast path in front of it all."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaRouter
 
-from contracts import Bounced, Clicked, Opened, Unsubscribed
-from servicekit.db import migrate, open_pool
 from servicekit.http import service_app
-from servicekit.kafka import make_broker
-from servicekit.tokens import TokenCodec
-from tracking import http_api, metrics, routes
+from tracking import bootstrap, metrics
 from tracking.adapters import smtp
-from tracking.adapters.kafka import BatchingPublisher
-from tracking.adapters.postgres import PostgresMailStore
+from tracking.api import hits as hit_routes
+from tracking.bootstrap import Ports
 from tracking.domain import MachineRules
+from tracking.fastpath import HitFastPath
 from tracking.handlers import intake_mail
 from tracking.hits import HitEndpoints
-from tracking.ports import MailStore, Publisher
 from tracking.settings import Settings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-EMITS = (Opened, Clicked, Unsubscribed, Bounced)
+Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    # The broker is never started: it only carries the AsyncAPI description of what tracking
-    # publishes. Events go out through BatchingPublisher (see adapters/kafka.py).
-    broker = make_broker(settings.kafka_bootstrap_servers, client_id="tracking")
-    router = KafkaRouter(prefix=settings.kafka_namespace)
-    routes.register(router, *EMITS)
-    broker.include_router(router)
-    tokens = TokenCodec.from_secret(settings.token_secret.get_secret_value())
-
+def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
         async with AsyncExitStack() as stack:
-            await migrate(settings.database_url, settings.database_schema, MIGRATIONS)
-            pool = await open_pool(
-                settings.database_url, settings.database_schema, min_size=1, max_size=4
-            )
-            stack.push_async_callback(pool.close)
-            publisher = BatchingPublisher(
-                settings.kafka_bootstrap_servers,
-                namespace=settings.kafka_namespace,
-                client_id=f"tracking-{settings.instance_id}".rstrip("-"),
-                timeout_ms=settings.kafka_publish_timeout_ms,
-            )
-            await publisher.start(model.topic for model in EMITS)
-            stack.push_async_callback(publisher.stop)
-            app.state.pool, app.state.publisher = pool, publisher
-            app.state.store = store = PostgresMailStore(pool)
-            app.state.hits = HitEndpoints(
-                tokens, publisher, MachineRules(settings.click_machine_seconds)
-            )
+            ports = await stack.enter_async_context(build(settings))
+            rules = MachineRules(settings.click_machine_seconds)
+            hits = HitEndpoints(ports.tokens, ports.publisher, rules, ports.clock)
+            state: dict[str, Any] = {"ports": ports, "hits": hits}
             if settings.bounce_intake:
-                server = await smtp.start_listener(
-                    partial(_intake, tokens=tokens, publisher=publisher, store=store),
-                    settings.bounce_smtp_host,
-                    settings.bounce_smtp_port,
-                )
-                stack.push_async_callback(_close_server, server)
-                app.state.bounce_port = server.sockets[0].getsockname()[1]
-            yield
-
-    async def database() -> None:
-        await app.state.pool.fetchval("SELECT 1")
-
-    async def kafka() -> None:
-        await app.state.publisher.ping()
+                server = await stack.enter_async_context(bounce_listener(settings, ports))
+                state["bounce_port"] = server.sockets[0].getsockname()[1]
+            yield state
 
     app = service_app(
         "tracking",
         description="Public open, click and unsubscribe endpoints; bounce (DSN) intake.",
         lifespan=lifespan,
-        checks={"database": database, "kafka": kafka},
     )
     # "/u/<token>/" must not redirect to "/u/<token>": a token never ends in a slash.
     app.router.redirect_slashes = False
-    app.state.broker = broker
-    app.state.tokens = tokens
-    app.state.hits = None
-    app.include_router(http_api.router)
+    app.include_router(hit_routes.router)
     return app
 
 
-async def _intake(
-    raw: bytes,
-    mail_from: str,
-    rcpt_tos: list[str],
-    *,
-    tokens: TokenCodec,
-    publisher: Publisher,
-    store: MailStore,
-) -> None:
-    events = await intake_mail(
-        raw,
-        mail_from=mail_from,
-        rcpt_tos=rcpt_tos,
-        tokens=tokens,
-        publisher=publisher,
-        store=store,
-    )
-    metrics.HITS.labels("bounce").inc(len(events))
+def asgi(settings: Settings | None = None) -> HitFastPath:
+    """The app as ASGI servers should run it (`uvicorn --factory tracking.main:asgi`)."""
+    return HitFastPath(create_app(settings or Settings()))
 
 
-async def _close_server(server: asyncio.Server) -> None:
-    server.close()
-    await server.wait_closed()
+@asynccontextmanager
+async def bounce_listener(settings: Settings, ports: Ports) -> AsyncIterator[asyncio.Server]:
+    async def intake(raw: bytes, mail_from: str, rcpt_tos: list[str]) -> None:
+        events = await intake_mail(
+            raw,
+            mail_from=mail_from,
+            rcpt_tos=rcpt_tos,
+            tokens=ports.tokens,
+            publisher=ports.publisher,
+            store=ports.store,
+        )
+        metrics.HITS.labels("bounce").inc(len(events))
+
+    server = await smtp.start_listener(intake, settings.bounce_smtp_host, settings.bounce_smtp_port)
+    try:
+        yield server
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -1,12 +1,15 @@
-"""Kafka side of tracking: it consumes nothing; it declares what it emits (AsyncAPI)."""
+"""Tracking consumes nothing from Kafka; it publishes what hits and bounces tell."""
 
 from __future__ import annotations
 
-from faststream.kafka import KafkaRouter
+from typing import Any
 
-from contracts import Event
-from servicekit.kafka import declare_emits
+from contracts import Bounced, Clicked, Opened, Unsubscribed
+from servicekit.kafka import Subscription
+from tracking.settings import Settings
+
+EMITS = (Opened, Clicked, Unsubscribed, Bounced)
 
 
-def register(router: KafkaRouter, *emits: type[Event]) -> None:
-    declare_emits(router, *emits)
+def subscriptions(_: Settings) -> list[Subscription[Any]]:
+    return []

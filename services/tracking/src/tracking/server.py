@@ -222,9 +222,9 @@ class _TooLarge(Exception):
 class Front:
     """What the protocol dispatches to; one per process."""
 
-    def __init__(self, app: ASGIApp, hits: Callable[[], HitEndpoints | None]) -> None:
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
         self.app = app
-        self._hits = hits
+        self._state = state
         self.clock = _Clock()
         self.connections: set[HttpProtocol] = set()
         self.stopping = False
@@ -233,7 +233,8 @@ class Front:
     def dispatch(self, request: _Request, respond: Callable[[Reply], None]) -> None:
         # A fragment is never sent by browsers; cut it like the query so that it changes nothing.
         path = request.url.partition(b"?")[0].partition(b"#")[0]
-        if request.method == b"GET" and (hits := self._hits()) is not None:
+        hits: HitEndpoints | None = self._state.get("hits")
+        if request.method == b"GET" and hits is not None:
             prefix = path[:3]
             if prefix == b"/o/":
                 hits.pixel(path[3:].decode("latin-1"), request.user_agent, respond)
@@ -265,7 +266,7 @@ class Front:
             "headers": request.headers,
             "client": None,
             "server": self.server_address,
-            "state": {},
+            "state": dict(self._state),
         }
         done = asyncio.Event()
         sent_body = False
@@ -315,19 +316,21 @@ class Front:
 
 
 @contextlib.asynccontextmanager
-async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
-    """Run the ASGI app's lifespan (startup before serving, shutdown after)."""
+async def lifespan(app: ASGIApp) -> AsyncIterator[dict[str, Any]]:
+    """Run the ASGI app's lifespan (startup before serving, shutdown after); yields the
+    state the app's startup filled in."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    state: dict[str, Any] = {}
     await inbox.put({"type": "lifespan.startup"})
     task = asyncio.get_running_loop().create_task(
-        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}, inbox.get, outbox.put)
     )
     started = await _lifespan_step(task, outbox)
     if started["type"] != "lifespan.startup.complete":
         raise RuntimeError(f"startup failed: {started.get('message', '')}")
     try:
-        yield
+        yield state
     finally:
         await inbox.put({"type": "lifespan.shutdown"})
         stopped = await _lifespan_step(task, outbox)

@@ -7,7 +7,6 @@ from servicekit.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     http_port: int = 8004
-    consumer_group: str = "tracking"
     database_schema: str = "tracking"
     tracking_processes: int = Field(
         default=2,

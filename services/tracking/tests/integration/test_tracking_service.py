@@ -67,14 +67,14 @@ async def service(stack, kafka_namespace, pg_schema):
     )
     app = create_app(settings)
     sock = listening_socket("127.0.0.1", 0, reuse_port=False)
-    async with lifespan(app), serving(Front(app, lambda: app.state.hits), sock, grace=1.0):
+    async with lifespan(app) as state, serving(Front(app, state), sock, grace=1.0):
         yield Running(
             base=f"http://127.0.0.1:{sock.getsockname()[1]}",
-            smtp_port=app.state.bounce_port,
+            smtp_port=state["bounce_port"],
             namespace=kafka_namespace,
             schema=pg_schema,
             kafka=stack.kafka,
-            tokens=app.state.tokens,
+            tokens=state["ports"].tokens,
         )
 
 

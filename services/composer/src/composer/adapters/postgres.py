@@ -143,6 +143,8 @@ class PostgresTx:
             p.suppressed,
             p.delivery_at,
             p.completed,
+            p.deferred,
+            p.delivery_sequence,
         )
 
     async def add_hits(

@@ -129,14 +129,16 @@ SELECT * FROM campaign_progress WHERE tenant_id = $1 AND campaign_id = $2 FOR UP
 -- name: save_progress
 INSERT INTO campaign_progress (
     campaign_id, tenant_id, audience_total, excluded, delivery_total, sent, bounced,
-    soft_bounced, failed, unknown, suppressed, delivery_at, completed
-) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    soft_bounced, failed, unknown, suppressed, delivery_at, completed, deferred,
+    delivery_sequence
+) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (campaign_id) DO UPDATE SET
     audience_total = EXCLUDED.audience_total, excluded = EXCLUDED.excluded,
     delivery_total = EXCLUDED.delivery_total, sent = EXCLUDED.sent,
     bounced = EXCLUDED.bounced, soft_bounced = EXCLUDED.soft_bounced,
     failed = EXCLUDED.failed, unknown = EXCLUDED.unknown, suppressed = EXCLUDED.suppressed,
-    delivery_at = EXCLUDED.delivery_at, completed = EXCLUDED.completed
+    delivery_at = EXCLUDED.delivery_at, completed = EXCLUDED.completed,
+    deferred = EXCLUDED.deferred, delivery_sequence = EXCLUDED.delivery_sequence
 WHERE campaign_progress.tenant_id = EXCLUDED.tenant_id;
 
 -- name: add_hits

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from composer import accounts
 from composer.api.deps import BEARER_DOC, StoreDep
 from composer.api.errors import ERROR_RESPONSES
-from composer.api.schemas import IntrospectOut, KeyOut, SenderOut, TenantOut, UserCreated, UserOut
+from composer.api.models import IntrospectOut, KeyOut, SenderOut, TenantOut, UserCreated, UserOut
 from servicekit.auth import CurrentPrincipal, KeyVerifier, bearer
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, dependencies=[BEARER_DOC])
@@ -34,7 +34,7 @@ class UserPatch(BaseModel):
 
 @router.post("/auth/introspect", tags=["auth"], summary="Who a bearer key belongs to")
 async def introspect(request: Request) -> IntrospectOut:
-    verifier: KeyVerifier = request.app.state.key_verifier
+    verifier: KeyVerifier = request.state.ports.keys
     principal = await verifier.verify(bearer(request))
     if principal is None:
         raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from composer import handlers
 from composer.api.deps import BEARER_DOC, ClockDep, StoreDep
 from composer.api.errors import ERROR_RESPONSES
-from composer.api.schemas import (
+from composer.api.models import (
     CampaignOut,
     CampaignPage,
     CampaignSummary,

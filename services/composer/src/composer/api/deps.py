@@ -1,8 +1,7 @@
-"""What a route needs from the app: the store and the clock that create_app put in state."""
+"""What a route needs: the store and the clock of the service's ports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,18 +10,13 @@ from fastapi.security import HTTPBearer
 from composer.ports import Clock, Store
 
 
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
+    store: Store = request.state.ports.store
     return store
 
 
 def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
+    clock: Clock = request.state.ports.clock
     return clock
 
 

@@ -60,6 +60,9 @@ class RedisSuppressionState:
         self._chunk = chunk
         self._script = redis.register_script(SWAP_LAST_OPENS)
 
+    async def ping(self) -> None:
+        await self._redis.ping()
+
     async def swap_last_opens(self, opens: Sequence[Hit]) -> dict[UUID, datetime | None]:
         answers: dict[UUID, datetime | None] = {}
         for i in range(0, len(opens), self._chunk):

@@ -57,6 +57,12 @@ class SmtpMailer:
         while not self._idle.empty():
             await _close(self._idle.get_nowait())
 
+    async def __aenter__(self) -> SmtpMailer:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
 
 async def _close(client: aiosmtplib.SMTP) -> None:
     with contextlib.suppress(Exception):

@@ -1,8 +1,7 @@
-"""What a route needs from the app: the stores that create_app put in state."""
+"""What a route needs: the stores and the clock of the service's ports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,28 +9,23 @@ from fastapi import Depends, Request
 from recipients.ports import Clock, Customers, Groups, Importer
 
 
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def _customers(request: Request) -> Customers:
-    customers: Customers = request.app.state.customers
+    customers: Customers = request.state.ports.customers
     return customers
 
 
 def _groups(request: Request) -> Groups:
-    groups: Groups = request.app.state.groups
+    groups: Groups = request.state.ports.groups
     return groups
 
 
 def _importer(request: Request) -> Importer:
-    importer: Importer = request.app.state.importer
+    importer: Importer = request.state.ports.importer
     return importer
 
 
 def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
+    clock: Clock = request.state.ports.clock
     return clock
 
 

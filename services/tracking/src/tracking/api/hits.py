@@ -1,8 +1,8 @@
 """Public tracking endpoints as FastAPI routes.
 
-`GET /o/...` and `GET /c/...` are normally answered by the fast path of `tracking.server`
-before they reach these routes; the routes give the same replies (from the same
-`HitEndpoints`) for any other ASGI server and document them in the OpenAPI document.
+`GET /o/...` and `GET /c/...` are normally answered by the fast path in front of the app
+(`tracking.fastpath`) before they reach these routes; the routes give the same replies
+(from the same `HitEndpoints`) and document them in the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _not_found() -> Response:
     responses={200: {"content": {"image/gif": {}}}},
 )
 async def open_pixel(token: str, request: Request) -> Response:
-    hits: HitEndpoints = request.app.state.hits
+    hits: HitEndpoints = request.state.hits
     return _response(await hits.pixel_reply(token, request.headers.get("user-agent", "")))
 
 
@@ -57,7 +57,7 @@ async def open_pixel(token: str, request: Request) -> Response:
     responses={302: {"description": "Redirect to the link of the message"}, 404: {}},
 )
 async def click(token: str, request: Request) -> Response:
-    hits: HitEndpoints = request.app.state.hits
+    hits: HitEndpoints = request.state.hits
     return _response(await hits.click_reply(token, request.headers.get("user-agent", "")))
 
 
@@ -69,7 +69,7 @@ async def click(token: str, request: Request) -> Response:
     response_class=HTMLResponse,
 )
 async def unsubscribe_page(token: str, request: Request) -> Response:
-    if unsubscribe_claims(token, tokens=request.app.state.tokens) is None:
+    if unsubscribe_claims(token, tokens=request.state.ports.tokens) is None:
         _BAD_UNSUBSCRIBES.inc()
         return _not_found()
     return HTMLResponse(pages.confirm_page(request.url.path), headers=_NO_STORE)
@@ -91,8 +91,8 @@ async def unsubscribe_post(token: str, request: Request) -> Response:
         event = await unsubscribe(
             token,
             method,
-            tokens=request.app.state.tokens,
-            publisher=request.app.state.publisher,
+            tokens=request.state.ports.tokens,
+            publisher=request.state.ports.publisher,
         )
     except Exception:
         metrics.PUBLISH_FAILURES.inc()

@@ -140,13 +140,14 @@ class ProgressOut(BaseModel):
     failed: int
     unknown: int
     suppressed: int
+    deferred: int = Field(description="Waiting for another attempt after a temporary failure.")
     excluded: dict[str, int] = Field(description="Customers left out, by reason.")
     excluded_total: int
     opens: int
     clicks: int
     machine_opens: int = Field(description="Opens flagged as automatic (not in `opens`).")
     machine_clicks: int = Field(description="Clicks flagged as automatic (not in `clicks`).")
-    completed: bool = Field(description="Delivery reported every recipient final.")
+    completed: bool = Field(description="Every recipient of the audience reached a final state.")
 
     @classmethod
     def of(cls, c: Campaign, p: Progress) -> ProgressOut:
@@ -159,6 +160,7 @@ class ProgressOut(BaseModel):
             failed=p.failed,
             unknown=p.unknown,
             suppressed=p.suppressed,
+            deferred=p.deferred,
             excluded=p.excluded,
             excluded_total=sum(p.excluded.values()),
             opens=p.opens,

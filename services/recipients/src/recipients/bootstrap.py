@@ -1,0 +1,88 @@
+"""Builds the recipients service's ports from settings: the one place that connects."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from recipients.adapters.audience import PostgresAudience
+from recipients.adapters.importer import PostgresImporter
+from recipients.adapters.kafka import KafkaRecipientStream
+from recipients.adapters.postgres import (
+    PostgresCustomers,
+    PostgresGroups,
+    PostgresResolutions,
+    PostgresSuppressions,
+)
+from recipients.ports import (
+    Audience,
+    Clock,
+    Customers,
+    Groups,
+    Importer,
+    RecipientSink,
+    Resolutions,
+    Suppressions,
+)
+from recipients.settings import Settings
+from servicekit import outbox
+from servicekit.auth import KeyVerifier, RemoteKeyVerifier
+from servicekit.clock import SystemClock
+from servicekit.db import Database, database
+from servicekit.kafka import Bus, kafka_bus, producing
+from servicekit.outbox import Relay
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@dataclass(frozen=True)
+class Ports:
+    database: Database
+    bus: Bus
+    customers: Customers
+    groups: Groups
+    importer: Importer
+    audience: Audience
+    resolutions: Resolutions
+    suppressions: Suppressions
+    sink: RecipientSink
+    keys: KeyVerifier
+    relay: Relay
+    clock: Clock
+
+
+@asynccontextmanager
+async def build(settings: Settings) -> AsyncIterator[Ports]:
+    async with (
+        database(
+            settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
+        ) as db,
+        kafka_bus(settings, service="recipients") as bus,
+        # The recipient stream has a producer of its own: large, compressed batches.
+        producing(
+            settings.kafka_bootstrap_servers,
+            client_id="recipients-audience",
+            namespace=settings.kafka_namespace,
+            max_batch_size=settings.recipient_batch_bytes,
+            compression_type=settings.recipient_compression,
+            linger_ms=0,
+        ) as stream,
+        RemoteKeyVerifier(settings.composer_url) as keys,
+    ):
+        pool = db.pool
+        yield Ports(
+            database=db,
+            bus=bus,
+            customers=PostgresCustomers(pool),
+            groups=PostgresGroups(pool),
+            importer=PostgresImporter(pool, listed_rejects=settings.import_listed_rejects),
+            audience=PostgresAudience(pool),
+            resolutions=PostgresResolutions(pool),
+            suppressions=PostgresSuppressions(pool),
+            sink=KafkaRecipientStream(stream),
+            keys=keys,
+            relay=outbox.OutboxRelay(pool, bus),
+            clock=SystemClock(),
+        )
