@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from contracts import Event
 from delivery.domain import Counts, Reply, Stage, State
-from delivery.ports import CampaignStatus, Claim, DueRetry, Finished, Known
+from delivery.ports import Claim, DueRetry, Finished, Known, ProgressSnapshot
 from delivery.render import Mail
 
 
@@ -30,6 +32,23 @@ class FakeLedger:
         self.rows: dict[UUID, Row] = {}
         self.outbox: list[Event] = []
         self.suppressed_customers: set[UUID] = set()
+        #: Raised with every change of a campaign's rows, as the real statements do.
+        self.sequence: dict[UUID, int] = {}
+        #: `hold_next_finish()` makes the next `finish` wait until `release_finish()`: one
+        #: slow ledger write, while other statements go through.
+        self._slow: asyncio.Event | None = None
+        self._held: asyncio.Event | None = None
+
+    def hold_next_finish(self) -> None:
+        self._held = asyncio.Event()
+
+    def release_finish(self) -> None:
+        assert self._slow is not None
+        self._slow.set()
+
+    def _touch(self, campaign_ids: Iterable[UUID]) -> None:
+        for cid in set(campaign_ids):
+            self.sequence[cid] = self.sequence.get(cid, 0) + 1
 
     async def claim(self, claims: Sequence[Claim], owner: str) -> dict[UUID, State]:
         out = {}
@@ -42,6 +61,7 @@ class FakeLedger:
             )
             self.rows[mid] = Row(c.event.campaign_id, state, owner, 1, reply_text=c.reason)
             out[mid] = state
+        self._touch(self.rows[m].campaign_id for m in out)
         return out
 
     async def existing(self, message_ids: Sequence[UUID]) -> dict[UUID, Known]:
@@ -64,6 +84,9 @@ class FakeLedger:
         *,
         outbox: Callable[[set[UUID]], list[Event]] | None = None,
     ) -> set[UUID]:
+        if self._held is not None:
+            self._slow, self._held = self._held, None
+            await self._slow.wait()
         updated = set()
         for r in results:
             row = self.rows[r.message_id]
@@ -72,6 +95,7 @@ class FakeLedger:
             row.state, row.reply_code, row.reply_text = r.state, r.reply_code, r.reply_text
             row.event, row.due = r.event, False
             updated.add(r.message_id)
+        self._touch(self.rows[m].campaign_id for m in updated)
         if outbox is not None:
             self.outbox.extend(outbox(updated))
         return updated
@@ -87,6 +111,7 @@ class FakeLedger:
                 row.state, row.owner, row.attempts = State.SENDING, owner, row.attempts + 1
                 assert row.event is not None
                 out.append(DueRetry(mid, row.attempts, row.event))
+        self._touch(self.rows[r.message_id].campaign_id for r in out)
         return out
 
     async def sweep_dead_in_flight(self, owner_timeout: float) -> list[UUID]:
@@ -102,43 +127,38 @@ class FakeLedger:
 class FakeCampaigns:
     def __init__(self, ledger: FakeLedger) -> None:
         self.snapshots: dict[UUID, bytes] = {}
-        self.totals: dict[UUID, int] = {}
         self.tenants: dict[UUID, UUID] = {}
-        self.completed: list[Event] = []
+        self.reported_seq: dict[UUID, int] = {}
         self._ledger = ledger
 
-    async def store_campaign(self, campaign_id: UUID, tenant_id: UUID, snapshot: bytes) -> None:
-        self.snapshots.setdefault(campaign_id, snapshot)
-        self.tenants[campaign_id] = tenant_id
-
-    async def store_total(self, campaign_id: UUID, tenant_id: UUID, total: int) -> None:
-        self.totals[campaign_id] = total
-        self.tenants[campaign_id] = tenant_id
+    async def store(self, snapshots: Sequence[tuple[UUID, UUID, bytes]]) -> None:
+        for campaign_id, tenant_id, snapshot in snapshots:
+            self.snapshots.setdefault(campaign_id, snapshot)
+            self.tenants.setdefault(campaign_id, tenant_id)
 
     async def load(self, campaign_ids: Sequence[UUID]) -> dict[UUID, bytes]:
         return {c: self.snapshots[c] for c in campaign_ids if c in self.snapshots}
 
-    async def status(self, campaign_id: UUID) -> CampaignStatus | None:
+    async def unreported(self, limit: int) -> list[UUID]:
+        changed = [
+            c
+            for c, seq in self._ledger.sequence.items()
+            if c in self.tenants and seq > self.reported_seq.get(c, 0)
+        ]
+        return changed[:limit]
+
+    async def snapshot(self, campaign_id: UUID) -> ProgressSnapshot | None:
         if campaign_id not in self.tenants:
             return None
-        done = any(getattr(e, "campaign_id", None) == campaign_id for e in self.completed)
-        return CampaignStatus(self.tenants[campaign_id], self.totals.get(campaign_id), done)
-
-    async def counts(self, campaign_id: UUID) -> Counts:
         counts: dict[str, int] = {}
         for row in self._ledger.rows.values():
             if row.campaign_id == campaign_id:
                 counts[row.state.value] = counts.get(row.state.value, 0) + 1
-        return Counts(counts)
+        sequence = self._ledger.sequence.get(campaign_id, 0)
+        return ProgressSnapshot(self.tenants[campaign_id], sequence, Counts(counts))
 
-    async def complete(self, campaign_id: UUID, final: Event) -> bool:
-        if (await self.status(campaign_id)).completed:  # type: ignore[union-attr]
-            return False
-        self.completed.append(final)
-        return True
-
-    async def open_campaigns(self) -> list[UUID]:
-        return [c for c in self.totals if not (await self.status(c)).completed]  # type: ignore[union-attr]
+    async def reported(self, campaign_id: UUID, sequence: int) -> None:
+        self.reported_seq[campaign_id] = max(self.reported_seq.get(campaign_id, 0), sequence)
 
 
 class FakeSession:
@@ -177,30 +197,14 @@ class FakePublisher:
         self.events.extend(events)
 
 
-@dataclass
-class FakeCommitter:
-    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+class FakeConsumer:
+    """Where the pipeline commits offsets (aiokafka's consumer has the same `commit`)."""
 
-    async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
-        self.offsets.update(offsets)
+    def __init__(self) -> None:
+        self.offsets: dict[tuple[str, int], int] = {}
 
-
-@dataclass
-class FakeParker:
-    parked: list[tuple[str, int, int]] = field(default_factory=list)
-
-    async def __call__(
-        self, topic: str, partition: int, offset: int, value: bytes | None, reason: str
-    ) -> None:
-        self.parked.append((topic, partition, offset))
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    value: bytes | None
+    async def commit(self, offsets: Mapping[Any, int]) -> None:
+        self.offsets.update({(tp.topic, tp.partition): o for tp, o in offsets.items()})
 
 
 class FakeSuppressions:

@@ -10,12 +10,13 @@ from typing import Any
 
 import delivery_tests_support as support
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from fastapi import FastAPI
+from aiokafka import AIOKafkaConsumer
 
-from contracts import Event, decode_any, encode
+from contracts import DeliveryProgress, Event, decode_any
 from delivery.main import create_app
 from delivery.settings import Settings
+from testkit.asgi import Started, started
+from testkit.kafka import publish, publish_stream
 
 
 def settings_for(stack: Any, namespace: str, schema: str, **overrides: Any) -> Settings:
@@ -40,10 +41,23 @@ def settings_for(stack: Any, namespace: str, schema: str, **overrides: Any) -> S
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
+async def running(settings: Settings) -> AsyncIterator[Started]:
+    async with started(create_app(settings)) as service:
+        yield service
+
+
+def finals(progress: DeliveryProgress) -> int:
+    """Messages of the campaign in a final state, as the composer counts them."""
+    p = progress
+    return p.sent + p.bounced + p.soft_bounced + p.failed + p.unknown + p.suppressed
+
+
+def done(campaign_id: object, total: int) -> Callable[[list[Event]], bool]:
+    """A condition: some progress report of the campaign counts `total` final messages."""
+    return lambda seen: any(
+        isinstance(e, DeliveryProgress) and e.campaign_id == campaign_id and finals(e) >= total
+        for e in seen
+    )
 
 
 class Bus:
@@ -52,12 +66,10 @@ class Bus:
     def __init__(self, bootstrap: str, namespace: str) -> None:
         self._bootstrap = bootstrap
         self.namespace = namespace
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self.seen: list[Event] = []
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        await self._producer.start()
         topics = ["message.sent", "message.bounced", "delivery.progress"]
         self._consumer = AIOKafkaConsumer(
             *(self.namespace + t for t in topics),
@@ -68,15 +80,17 @@ class Bus:
         await self._consumer.start()
 
     async def stop(self) -> None:
-        await self._producer.stop()
         if self._consumer is not None:
             await self._consumer.stop()
 
     async def publish(self, events: Iterable[Event]) -> None:
-        for e in events:
-            await self._producer.send_and_wait(
-                self.namespace + e.topic, encode(e), key=e.partition_key()
-            )
+        await publish(self._bootstrap, self.namespace, events)
+
+    async def stream(self, campaign: Event, recipients: Iterable[Event]) -> None:
+        await publish_stream(self._bootstrap, self.namespace, campaign, recipients)
+
+    def latest(self, kind: type[DeliveryProgress] = DeliveryProgress) -> DeliveryProgress:
+        return max(self.of(kind), key=lambda e: e.sequence)
 
     async def until(self, condition: Callable[[list[Event]], bool], timeout: float = 60) -> None:
         assert self._consumer is not None

@@ -7,7 +7,6 @@ from typing import Any
 
 from contracts import (
     Address,
-    AudienceResolved,
     CampaignScheduled,
     Footer,
     RecipientResolved,
@@ -62,10 +61,6 @@ def recipient(c: CampaignScheduled, email: str, **overrides: Any) -> RecipientRe
     }
     fields.update(overrides)
     return RecipientResolved(**fields)
-
-
-def audience(c: CampaignScheduled, total: int) -> AudienceResolved:
-    return AudienceResolved(tenant_id=c.tenant_id, campaign_id=c.campaign_id, recipients=total)
 
 
 def unique_domain() -> str:

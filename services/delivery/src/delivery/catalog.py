@@ -1,9 +1,8 @@
-"""Compiled campaigns of this process: compiled once, on first use, from the snapshot that
-the CampaignScheduled consumer stored (in whichever delivery process consumed it)."""
+"""Compiled campaigns of this process: compiled once, when their snapshot comes in on the
+recipient stream, or on first use from the snapshot another process stored."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -24,8 +23,6 @@ class CampaignCatalog:
         self._compiled: OrderedDict[UUID, CompiledCampaign] = OrderedDict()
         #: Campaigns whose templates cannot be compiled: their messages fail, with the reason.
         self.broken: dict[UUID, str] = {}
-        #: Set when a campaign arrives here, so that messages waiting for it go on at once.
-        self.arrived = asyncio.Event()
 
     async def get_many(self, campaign_ids: Iterable[UUID]) -> dict[UUID, CompiledCampaign]:
         wanted = set(campaign_ids)
@@ -41,11 +38,10 @@ class CampaignCatalog:
                 found[cid] = compiled
         return found
 
-    def announce(self, campaign: CampaignScheduled) -> None:
-        """A campaign was stored by this process."""
-        if campaign.campaign_id not in self._compiled:
+    def add(self, campaign: CampaignScheduled) -> None:
+        """A snapshot read on the recipient stream (again after a restart: kept once)."""
+        if campaign.campaign_id not in self._compiled and campaign.campaign_id not in self.broken:
             self._add(campaign)
-        self.arrived.set()
 
     def _add(self, campaign: CampaignScheduled) -> None:
         try:

@@ -1,5 +1,5 @@
-"""Delivery rules: the ledger's states, what an SMTP reply means, retry timing, the events a
-final state produces, and when a campaign is complete. Pure: no I/O."""
+"""Delivery rules: the ledger's states, what an SMTP reply means, retry timing, and the
+events a state produces. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -159,28 +159,17 @@ class Counts:
     def get(self, state: State) -> int:
         return self.by_state.get(state.value, 0)
 
-    @property
-    def final(self) -> int:
-        return sum(self.get(s) for s in FINAL)
-
-    def complete(self, total: int | None) -> bool:
-        """Every recipient that AudienceResolved counted reached a final state."""
-        return total is not None and self.final >= total
-
-    def progress(self, tenant_id: UUID, campaign_id: UUID, total: int | None) -> DeliveryProgress:
-        completed = self.complete(total)
+    def progress(self, tenant_id: UUID, campaign_id: UUID, sequence: int) -> DeliveryProgress:
         return DeliveryProgress(
-            event_id=event_id(campaign_id, "DeliveryProgress.completed")
-            if completed
-            else uuid.uuid4(),
+            event_id=uuid.uuid5(campaign_id, f"DeliveryProgress:{sequence}"),
             tenant_id=tenant_id,
             campaign_id=campaign_id,
-            total=total,
             sent=self.get(State.SENT),
             bounced=self.get(State.BOUNCED),
             soft_bounced=self.get(State.SOFT_BOUNCED),
             failed=self.get(State.FAILED),
             unknown=self.get(State.UNKNOWN),
             suppressed=self.get(State.SUPPRESSED),
-            completed=completed,
+            deferred=self.get(State.RETRY),
+            sequence=sequence,
         )

@@ -3,12 +3,10 @@ dead ones to UNKNOWN (at start, then periodically), since their mail may have go
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterable
-from uuid import UUID
 
 from delivery.ports import Instances, Ledger
+from servicekit.loops import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +20,13 @@ class Liveness:
         owner: str,
         beat_seconds: float,
         owner_timeout: float,
-        on_swept: Callable[[Iterable[UUID]], None],
     ) -> None:
         self._instances = instances
         self._ledger = ledger
         self._owner = owner
         self._beat = beat_seconds
         self._timeout = owner_timeout
-        self._on_swept = on_swept
+        self._beats = 0
 
     async def start(self) -> None:
         """Announce this process before it claims anything, and sweep what the dead left."""
@@ -41,20 +38,17 @@ class Liveness:
         campaigns = await self._ledger.sweep_dead_in_flight(self._timeout)
         if campaigns:
             log.warning("in-flight messages of dead processes marked unknown: %s", campaigns)
-            self._on_swept(campaigns)
 
-    async def run(self) -> None:
-        beats = 0
+    def loop(self) -> Periodic:
         sweep_every = max(1, round(self._timeout / 3 / self._beat))
-        while True:
-            await asyncio.sleep(self._beat)  # a timer loop, not a consumer callback
-            beats += 1
-            try:
-                await self._instances.heartbeat(self._owner)
-                if beats % sweep_every == 0:
-                    await self.sweep()
-            except Exception:
-                log.exception("heartbeat or sweep failed")
+
+        async def beat() -> None:
+            self._beats += 1
+            await self._instances.heartbeat(self._owner)
+            if self._beats % sweep_every == 0:
+                await self.sweep()
+
+        return Periodic("heartbeat", beat, interval=self._beat)
 
     async def stop(self) -> None:
         await self._instances.forget(self._owner)

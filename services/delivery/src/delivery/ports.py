@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -55,10 +55,12 @@ class DueRetry:
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignStatus:
+class ProgressSnapshot:
+    """A campaign's counters as of one value of its change sequence."""
+
     tenant_id: UUID
-    total: int | None
-    completed: bool
+    sequence: int
+    counts: Counts
 
 
 class Ledger(Protocol):
@@ -84,20 +86,17 @@ class Ledger(Protocol):
 
 
 class Campaigns(Protocol):
-    async def store_campaign(self, campaign_id: UUID, tenant_id: UUID, snapshot: bytes) -> None: ...
-
-    async def store_total(self, campaign_id: UUID, tenant_id: UUID, total: int) -> None: ...
+    async def store(self, snapshots: Sequence[tuple[UUID, UUID, bytes]]) -> None:
+        """Keep (campaign id, tenant id, CampaignScheduled bytes); known ones stay as they are."""
 
     async def load(self, campaign_ids: Sequence[UUID]) -> dict[UUID, bytes]: ...
 
-    async def status(self, campaign_id: UUID) -> CampaignStatus | None: ...
+    async def unreported(self, limit: int) -> list[UUID]:
+        """Campaigns whose ledger changed since their last progress report."""
 
-    async def counts(self, campaign_id: UUID) -> Counts: ...
+    async def snapshot(self, campaign_id: UUID) -> ProgressSnapshot | None: ...
 
-    async def complete(self, campaign_id: UUID, final: Event) -> bool:
-        """Claim the campaign's completion and enqueue `final`; False if already claimed."""
-
-    async def open_campaigns(self) -> list[UUID]: ...
+    async def reported(self, campaign_id: UUID, sequence: int) -> None: ...
 
 
 class Suppressions(Protocol):
@@ -131,14 +130,3 @@ class Mailer(Protocol):
 class Publisher(Protocol):
     async def publish(self, events: Iterable[Event]) -> None:
         """Returns once Kafka acknowledged every event."""
-
-
-class Committer(Protocol):
-    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None: ...
-
-
-class Parker(Protocol):
-    async def __call__(
-        self, topic: str, partition: int, offset: int, value: bytes | None, reason: str
-    ) -> None:
-        """Copy an undecodable record to the dead-letter topic."""

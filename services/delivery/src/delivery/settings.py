@@ -13,7 +13,6 @@ from servicekit.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     http_port: int = 8003
-    consumer_group: str = "delivery"
     database_schema: str = "delivery"
 
     # ------------------------------------------------------------------ SMTP
@@ -60,17 +59,13 @@ class Settings(ServiceSettings):
         description="Messages claimed per ledger write; at most two chunks wait for SMTP, "
         "which bounds how many a crash leaves unknown.",
     )
-    held_limit: int = Field(
-        default=20_000,
-        description="Messages kept waiting for their campaign before consumption pauses.",
-    )
     heartbeat_seconds: float = Field(default=2.0, description="Liveness beat of this process.")
     owner_timeout_seconds: float = Field(
         default=15.0,
         description="A process silent this long is dead: its in-flight messages become unknown.",
     )
     progress_interval_seconds: float = Field(
-        default=1.0, description="Period of DeliveryProgress snapshots while a campaign is active."
+        default=1.0, description="How often campaigns whose ledger changed are reported."
     )
     commit_interval_seconds: float = Field(default=0.5, description="Offset commit period.")
     kafka_session_timeout_ms: int = Field(

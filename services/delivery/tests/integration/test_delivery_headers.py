@@ -14,9 +14,9 @@ from typing import Any
 
 import delivery_tests_support as support
 import dkim
-from delivery_tests_harness import Bus, Sink, running, settings_for
+from delivery_tests_harness import Bus, Sink, done, running, settings_for
 
-from contracts import Address, DeliveryProgress, RecipientResolved, StaffMember
+from contracts import Address, RecipientResolved, StaffMember
 from servicekit.tokens import Kind, TokenCodec
 
 BOUNCE_DOMAIN = "bounces.test.example"
@@ -54,9 +54,9 @@ async def test_every_caught_mail_has_correct_headers_and_a_valid_dkim_signature(
         dkim_private_key_path=str(key_path),
     )
     async with running(settings):
-        await bus.publish([c, *recipients, support.audience(c, len(recipients))])
-        await bus.until(lambda seen: any(getattr(e, "completed", False) for e in seen))
-    assert next(e for e in bus.of(DeliveryProgress) if e.completed).sent == len(recipients)
+        await bus.stream(c, recipients)
+        await bus.until(done(c.campaign_id, len(recipients)))
+    assert bus.latest().sent == len(recipients)
 
     codec = TokenCodec.from_secret(support.TOKEN_SECRET)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from delivery.domain import Counts, Reply, RetryPolicy, Stage, State, decide, enhanced_status
-from delivery.offsets import OffsetTracker
+from delivery.pipeline.offsets import OffsetTracker
 
 POLICY = RetryPolicy(base_seconds=2, max_seconds=60, max_attempts=3)
 
@@ -40,12 +42,13 @@ def test_enhanced_status() -> None:
     assert enhanced_status("try again later") is None
 
 
-def test_completion_counts_every_final_state() -> None:
+def test_progress_counts_each_state_and_deferrals() -> None:
     counts = Counts({"sent": 2, "bounced": 1, "unknown": 1, "suppressed": 1, "retry": 1})
-    assert counts.final == 5
-    assert not counts.complete(6)
-    assert counts.complete(5)
-    assert not counts.complete(None)
+    event = counts.progress(uuid.uuid4(), uuid.uuid4(), sequence=7)
+    assert (event.sent, event.bounced, event.unknown, event.suppressed) == (2, 1, 1, 1)
+    assert (event.deferred, event.sequence, event.completed) == (1, 7, False)
+    again = counts.progress(event.tenant_id, event.campaign_id, sequence=7)
+    assert again.event_id == event.event_id, "one sequence, one event id"
 
 
 def test_offsets_commit_below_the_lowest_pending() -> None:
@@ -60,6 +63,14 @@ def test_offsets_commit_below_the_lowest_pending() -> None:
     t.done(tp, 2, gens[2])
     t.done(tp, 4, gens[4])
     assert t.committable() == {tp: 5}
+
+
+def test_records_that_never_enter_the_pipeline_do_not_hold_commits_back() -> None:
+    t = OffsetTracker()
+    tp = ("t", 0)
+    t.done(tp, 0, t.add(tp, 0))
+    t.seen({tp: 3})  # offsets 1 and 2 were parked
+    assert t.committable() == {tp: 3}
 
 
 def test_revoked_partition_ignores_old_work() -> None:

@@ -1,4 +1,4 @@
-"""The pipeline against in-memory ports: never twice, holds, retries, offsets, progress."""
+"""The pipeline against in-memory ports: never twice, retries, offsets, progress."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import delivery_tests_fakes as fakes
 import delivery_tests_support as support
 import pytest
 
-from contracts import Bounced, MessageSent, encode
+from contracts import Bounced, CampaignScheduled, DeliveryProgress, Event, MessageSent, encode
 from delivery.catalog import CampaignCatalog
 from delivery.domain import Reply, RetryPolicy, Stage
-from delivery.handlers import audience_resolved, campaign_scheduled
 from delivery.pipeline import Pipeline, PipelineConfig
 from delivery.progress import ProgressReporter
 from delivery.render import RenderConfig
+from servicekit.kafka import Batch, Received
 from servicekit.tokens import TokenCodec
 
 TOPIC = "recipient.resolved"
@@ -29,11 +29,10 @@ class World:
         self.campaigns = fakes.FakeCampaigns(self.ledger)
         self.mailer = fakes.FakeMailer()
         self.publisher = fakes.FakePublisher()
-        self.committer = fakes.FakeCommitter()
-        self.parker = fakes.FakeParker()
+        self.consumer = fakes.FakeConsumer()
         render = RenderConfig(support.TRACKING, "b.example", TokenCodec.from_secret("1:k"))
         self.catalog = CampaignCatalog(self.campaigns, render)
-        self.progress = ProgressReporter(self.campaigns, self.publisher, interval=3600)
+        self.progress = ProgressReporter(self.campaigns, self.publisher)
         settings: dict[str, Any] = {
             "owner": "me",
             "concurrency": 2,
@@ -47,25 +46,29 @@ class World:
         self.pipeline = Pipeline(
             PipelineConfig(**settings),
             ledger=self.ledger,
+            campaigns=self.campaigns,
             catalog=self.catalog,
             mailer=self.mailer,
             publisher=self.publisher,
-            committer=self.committer,
-            park=self.parker,
-            on_touched=self.progress.touch,
         )
         self._offsets: dict[int, int] = {}
 
-    def records(self, events: list[Any], partition: int = 0) -> list[fakes.Record]:
-        out = []
-        for e in events:
+    def batch(self, events: list[Event], partition: int = 0, *, gap: int = 0) -> Batch[Any]:
+        """The records of `events`, as the subscription hands them over; `gap` records
+        after them were parked (undecodable)."""
+        received = []
+        for event in events:
             offset = self._offsets.get(partition, 0)
             self._offsets[partition] = offset + 1
-            out.append(fakes.Record(TOPIC, partition, offset, encode(e)))
-        return out
+            received.append(Received(event, TOPIC, partition, offset, encode(event)))
+        self._offsets[partition] = self._offsets.get(partition, 0) + gap
+        return Batch(received, {(TOPIC, partition): self._offsets[partition]}, self.consumer)
 
-    async def schedule(self, c: Any) -> None:
-        await campaign_scheduled(c, campaigns=self.campaigns, catalog=self.catalog)
+    async def admit(self, events: list[Event], partition: int = 0, *, gap: int = 0) -> None:
+        await self.pipeline.admit(self.batch(events, partition, gap=gap))
+
+    def committed(self, partition: int = 0) -> int:
+        return self.consumer.offsets.get((TOPIC, partition), 0)
 
 
 @pytest.fixture
@@ -93,66 +96,85 @@ async def until(
         await asyncio.sleep(0.01)
 
 
-async def test_each_recipient_is_sent_once_and_offsets_follow(world: World) -> None:
+def campaign_and(count: int, prefix: str = "u") -> tuple[CampaignScheduled, list[Any]]:
     c = support.campaign()
-    await world.schedule(c)
-    rs = [support.recipient(c, f"u{i}@x.example") for i in range(10)]
-    await world.pipeline.admit(world.records(rs))
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 10)
+    return c, [support.recipient(c, f"{prefix}{i}@x.example") for i in range(count)]
+
+
+async def test_each_recipient_is_sent_once_and_offsets_follow(world: World) -> None:
+    c, rs = campaign_and(10)
+    await world.admit([c, *rs])
+    await until(lambda: world.committed() == 11)
     assert len(world.mailer.sent) == 10
     assert sorted(e.email for e in world.publisher.events if isinstance(e, MessageSent)) == sorted(
         r.email for r in rs
     )
+    assert c.campaign_id in world.campaigns.snapshots, "kept for other processes and restarts"
 
 
 async def test_redelivered_messages_are_not_sent_again_but_their_events_are(
     world: World,
 ) -> None:
-    c = support.campaign()
-    await world.schedule(c)
-    rs = [support.recipient(c, f"u{i}@x.example") for i in range(3)]
-    await world.pipeline.admit(world.records(rs))
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 3)
+    c, rs = campaign_and(3)
+    await world.admit([c, *rs])
+    await until(lambda: world.committed() == 4)
     first = [e.event_id for e in world.publisher.events]
-    await world.pipeline.admit(world.records([*rs, rs[0]]))  # a replay, duplicate included
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 7)
+    await world.admit([c, *rs, rs[0]])  # a replay, the snapshot and a duplicate included
+    await until(lambda: world.committed() == 9)
     assert len(world.mailer.sent) == 3
     replayed = [e.event_id for e in world.publisher.events[3:]]
     assert set(replayed) == set(first), "same event ids: consumers drop the duplicates"
 
 
-async def test_unknown_campaign_is_held_uncommitted_until_it_arrives(world: World) -> None:
-    c = support.campaign()
-    r = support.recipient(c, "early@x.example")
-    await world.pipeline.admit(world.records([r]))
+async def test_a_snapshot_another_process_stored_serves_a_restart(world: World) -> None:
+    """After a restart the consumer resumes past the snapshot: the stored copy is used."""
+    c, (r,) = campaign_and(1)
+    await world.campaigns.store([(c.campaign_id, c.tenant_id, encode(c))])
+    await world.admit([r])
+    await until(lambda: world.mailer.count(r.email) == 1)
+
+
+async def test_a_recipient_whose_campaign_is_nowhere_waits_uncommitted(world: World) -> None:
+    c, (r,) = campaign_and(1)
+    await world.admit([r])
     await asyncio.sleep(0.2)
-    assert world.mailer.sent == []
-    assert world.committer.offsets.get((TOPIC, 0), 0) == 0
-    await world.schedule(c)
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 1)
-    assert world.mailer.count("early@x.example") == 1
+    assert world.mailer.sent == [] and state(world, r) is None, "neither sent nor failed"
+    assert world.committed() == 0
+    await world.campaigns.store([(c.campaign_id, c.tenant_id, encode(c))])
+    await until(lambda: world.mailer.count(r.email) == 1)
+    await until(lambda: world.committed() == 1)
 
 
-async def test_campaign_stored_by_another_process_is_found_on_recheck(world: World) -> None:
-    c = support.campaign()
-    await world.pipeline.admit(world.records([support.recipient(c, "a@x.example")]))
-    await asyncio.sleep(0.1)
-    world.campaigns.snapshots[c.campaign_id] = encode(c)  # no local announcement
-    await until(lambda: world.mailer.count("a@x.example") == 1)
+async def test_a_redelivered_copy_during_a_slow_ledger_write_is_not_sent_again(
+    world: World,
+) -> None:
+    c, (r,) = campaign_and(1)
+    world.ledger.hold_next_finish()  # the write of the outcome is slow
+    await world.admit([c, r])
+    await until(lambda: world.mailer.count(r.email) == 1)
+    await asyncio.sleep(0.05)  # the recorder is inside `finish` now
+    await world.admit([r])  # Kafka redelivers the same RecipientResolved meanwhile
+    await asyncio.sleep(0.2)
+    world.ledger.release_finish()
+    await until(lambda: world.committed() == 3, tick=world.ledger.make_due)
+    await asyncio.sleep(0.2)
+    world.ledger.make_due()
+    await asyncio.sleep(0.2)
+    assert world.mailer.count(r.email) == 1, "one SMTP transaction, not two"
+    assert state(world, r) == "sent"
 
 
 async def test_hard_bounce_and_deferral_then_acceptance(world: World) -> None:
     c = support.campaign()
-    await world.schedule(c)
     hard = support.recipient(c, "bounce@x.example")
     later = support.recipient(c, "defer@x.example")
     world.mailer.script = {
         hard.email: [Reply(Stage.RCPT, 550, "5.1.1 <bounce@x.example>: user unknown")],
         later.email: [Reply(Stage.RCPT, 451, "4.7.1 try again"), Reply(Stage.RCPT, 451, "4.7.1")],
     }
-    await world.pipeline.admit(world.records([hard, later]))
+    await world.admit([c, hard, later])
     # Offsets move as soon as the deferral is recorded as a retry; the retry is the ledger's.
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 2)
+    await until(lambda: world.committed() == 3)
     assert state(world, later) == "retry"
     await until(lambda: state(world, later) == "sent", tick=world.ledger.make_due)
     assert world.mailer.count(later.email) == 3
@@ -163,10 +185,9 @@ async def test_hard_bounce_and_deferral_then_acceptance(world: World) -> None:
 
 async def test_deferred_until_attempts_run_out_becomes_a_soft_bounce(world: World) -> None:
     c = support.campaign()
-    await world.schedule(c)
     r = support.recipient(c, "defer-forever@x.example")
     world.mailer.script = {r.email: [Reply(Stage.RCPT, 451, "4.7.1 later")] * 5}
-    await world.pipeline.admit(world.records([r]))
+    await world.admit([c, r])
     await until(lambda: state(world, r) == "soft_bounced", tick=world.ledger.make_due)
     assert world.mailer.count(r.email) == 3
     (soft,) = world.ledger.outbox
@@ -175,58 +196,50 @@ async def test_deferred_until_attempts_run_out_becomes_a_soft_bounce(world: Worl
 
 async def test_lost_reply_after_the_whole_message_is_unknown_never_retried(world: World) -> None:
     c = support.campaign()
-    await world.schedule(c)
     r = support.recipient(c, "lost@x.example")
     world.mailer.script = {r.email: [Reply(Stage.END, None, "connection lost")]}
-    await world.pipeline.admit(world.records([r]))
+    await world.admit([c, r])
     await until(lambda: state(world, r) == "unknown")
     world.ledger.make_due()
     await asyncio.sleep(0.1)
     assert world.mailer.count(r.email) == 1
 
 
-async def test_undecodable_record_is_parked_and_skipped(world: World) -> None:
-    c = support.campaign()
-    await world.schedule(c)
-    records = world.records([support.recipient(c, "ok@x.example")])
-    bad = fakes.Record(TOPIC, 0, 1, b'{"event_type": "RecipientResolved"}')
-    await world.pipeline.admit([*records, bad])
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 2)
-    assert world.parker.parked == [(TOPIC, 0, 1)]
+async def test_parked_records_do_not_hold_the_commit_point_back(world: World) -> None:
+    c, (r,) = campaign_and(1)
+    await world.admit([c, r], gap=2)  # two undecodable records came after them
+    await until(lambda: world.committed() == 4)
 
 
 async def test_suppressed_after_resolution_is_not_sent(world: World) -> None:
-    c = support.campaign()
-    await world.schedule(c)
-    r = support.recipient(c, "gone@x.example")
+    c, (r,) = campaign_and(1)
     world.ledger.suppressed_customers.add(r.customer_id)
-    await world.pipeline.admit(world.records([r]))
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 1)
+    await world.admit([c, r])
+    await until(lambda: world.committed() == 2)
     assert world.mailer.sent == []
     assert world.ledger.states() == {"suppressed": 1}
 
 
-async def test_completion_is_announced_once(world: World) -> None:
-    c = support.campaign()
-    await world.schedule(c)
-    rs = [support.recipient(c, f"c{i}@x.example") for i in range(3)]
-    await audience_resolved(
-        support.audience(c, 3), campaigns=world.campaigns, progress=world.progress
-    )
-    await world.pipeline.admit(world.records(rs))
-    await until(lambda: world.committer.offsets.get((TOPIC, 0)) == 3)
-    await world.progress.report_once(full=True)
-    await world.progress.report_once(full=True)
-    (final,) = world.campaigns.completed
-    assert (final.completed, final.total, final.sent) == (True, 3, 3)  # type: ignore[attr-defined]
+async def test_progress_reports_every_change_once_with_its_sequence(world: World) -> None:
+    c, rs = campaign_and(3)
+    await world.admit([c, *rs])
+    await until(lambda: world.committed() == 4)
+    await world.progress.report_once()
+    await world.progress.report_once()  # nothing changed since: nothing new
+    reports = [e for e in world.publisher.events if isinstance(e, DeliveryProgress)]
+    assert reports, "the changes were reported"
+    last = reports[-1]
+    assert (last.sent, last.sequence) == (3, world.ledger.sequence[c.campaign_id])
+    assert len({e.event_id for e in reports}) == len(reports)
+    assert [e.sequence for e in reports] == sorted(e.sequence for e in reports)
 
 
 async def test_revoked_partition_stops_counting_for_commits(world: World) -> None:
-    c = support.campaign()
-    held = support.recipient(c, "held@x.example")
-    await world.pipeline.admit(world.records([held], partition=3))
+    c, (held,) = campaign_and(1)
+    await world.admit([held], partition=3)  # its campaign is nowhere yet: it waits
     await asyncio.sleep(0.1)
-    world.pipeline.revoke({(TOPIC, 3)})
-    await world.schedule(c)
+    await world.pipeline.rebalance().on_partitions_revoked(set())
+    world.pipeline._forget({(TOPIC, 3)})
+    await world.campaigns.store([(c.campaign_id, c.tenant_id, encode(c))])
     await asyncio.sleep(0.2)
     assert world.mailer.sent == [], "the new owner of the partition sends it"

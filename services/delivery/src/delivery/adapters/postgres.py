@@ -15,7 +15,7 @@ import asyncpg
 
 from contracts import Event
 from delivery.domain import Counts, State
-from delivery.ports import CampaignStatus, Claim, DueRetry, Finished, Known
+from delivery.ports import Claim, DueRetry, Finished, Known, ProgressSnapshot
 from servicekit.db import load_queries
 from servicekit.outbox import enqueue
 
@@ -93,35 +93,30 @@ class PgCampaigns:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def store_campaign(self, campaign_id: UUID, tenant_id: UUID, snapshot: bytes) -> None:
-        await self._pool.execute(Q["store_campaign"], campaign_id, tenant_id, snapshot)
-
-    async def store_total(self, campaign_id: UUID, tenant_id: UUID, total: int) -> None:
-        await self._pool.execute(Q["store_total"], campaign_id, tenant_id, total)
+    async def store(self, snapshots: Sequence[tuple[UUID, UUID, bytes]]) -> None:
+        await self._pool.execute(
+            Q["store_campaigns"],
+            [s[0] for s in snapshots],
+            [s[1] for s in snapshots],
+            [s[2] for s in snapshots],
+        )
 
     async def load(self, campaign_ids: Sequence[UUID]) -> dict[UUID, bytes]:
         rows = await self._pool.fetch(Q["load_campaigns"], list(campaign_ids))
         return {r["campaign_id"]: r["snapshot"] for r in rows}
 
-    async def status(self, campaign_id: UUID) -> CampaignStatus | None:
-        row = await self._pool.fetchrow(Q["campaign_status"], campaign_id)
-        if row is None:
+    async def unreported(self, limit: int) -> list[UUID]:
+        return [r["campaign_id"] for r in await self._pool.fetch(Q["unreported_campaigns"], limit)]
+
+    async def snapshot(self, campaign_id: UUID) -> ProgressSnapshot | None:
+        rows = await self._pool.fetch(Q["progress_counts"], campaign_id)
+        if not rows:
             return None
-        return CampaignStatus(row["tenant_id"], row["total"], row["completed_at"] is not None)
+        counts = Counts({r["state"]: r["n"] for r in rows if r["state"] is not None})
+        return ProgressSnapshot(rows[0]["tenant_id"], rows[0]["changed_seq"], counts)
 
-    async def counts(self, campaign_id: UUID) -> Counts:
-        rows = await self._pool.fetch(Q["counts"], campaign_id)
-        return Counts({r["state"]: r["n"] for r in rows})
-
-    async def complete(self, campaign_id: UUID, final: Event) -> bool:
-        async with self._pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval(Q["claim_completion"], campaign_id) is None:
-                return False
-            await enqueue(conn, [final])
-        return True
-
-    async def open_campaigns(self) -> list[UUID]:
-        return [r["campaign_id"] for r in await self._pool.fetch(Q["open_campaigns"])]
+    async def reported(self, campaign_id: UUID, sequence: int) -> None:
+        await self._pool.execute(Q["mark_reported"], campaign_id, sequence)
 
 
 class PgSuppressions:

@@ -17,13 +17,18 @@ WITH input AS (
                                AND s.suppressed_at > i.resolved_at)
                 THEN 'suppressed' ELSE i.state END AS state
     FROM input i
+), inserted AS (
+    INSERT INTO ledger (message_id, campaign_id, tenant_id, state, owner, attempts, reply_text)
+    SELECT message_id, campaign_id, tenant_id, state, $9,
+           CASE WHEN state = 'sending' THEN 1 ELSE 0 END, reason
+    FROM decided
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING message_id, campaign_id, state
+), touched AS (
+    UPDATE campaigns SET changed_seq = changed_seq + 1
+    WHERE campaign_id IN (SELECT DISTINCT campaign_id FROM inserted)
 )
-INSERT INTO ledger (message_id, campaign_id, tenant_id, state, owner, attempts, reply_text)
-SELECT message_id, campaign_id, tenant_id, state, $9,
-       CASE WHEN state = 'sending' THEN 1 ELSE 0 END, reason
-FROM decided
-ON CONFLICT (message_id) DO NOTHING
-RETURNING message_id, state;
+SELECT message_id, state FROM inserted;
 
 -- name: existing
 -- What the ledger says about messages it already knew when they came back (redelivery).
@@ -34,31 +39,43 @@ WHERE message_id = ANY($1::uuid[]);
 -- name: finish
 -- Outcome of one SMTP attempt per message; only rows this process still holds in `sending`
 -- change (a row swept to `unknown` meanwhile stays unknown). `event` is kept for retries.
-UPDATE ledger AS l
-SET state = f.state,
-    reply_code = f.code,
-    reply_text = f.text,
-    next_attempt_at = CASE WHEN f.delay IS NULL THEN NULL
-                           ELSE now() + f.delay * interval '1 second' END,
-    event = f.event,
-    updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::bytea[])
-    AS f(message_id, state, code, text, delay, event)
-WHERE l.message_id = f.message_id AND l.state = 'sending' AND l.owner = $7
-RETURNING l.message_id;
+WITH finished AS (
+    UPDATE ledger AS l
+    SET state = f.state,
+        reply_code = f.code,
+        reply_text = f.text,
+        next_attempt_at = CASE WHEN f.delay IS NULL THEN NULL
+                               ELSE now() + f.delay * interval '1 second' END,
+        event = f.event,
+        updated_at = now()
+    FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::bytea[])
+        AS f(message_id, state, code, text, delay, event)
+    WHERE l.message_id = f.message_id AND l.state = 'sending' AND l.owner = $7
+    RETURNING l.message_id, l.campaign_id
+), touched AS (
+    UPDATE campaigns SET changed_seq = changed_seq + 1
+    WHERE campaign_id IN (SELECT DISTINCT campaign_id FROM finished)
+)
+SELECT message_id FROM finished;
 
 -- name: take_due_retries
 -- Retries whose time has come move to `sending` under this process; SKIP LOCKED lets
 -- several processes share the work without waiting on each other.
-UPDATE ledger AS l
-SET state = 'sending', owner = $1, attempts = l.attempts + 1, updated_at = now()
-FROM (SELECT message_id FROM ledger
-      WHERE state = 'retry' AND next_attempt_at <= now()
-      ORDER BY next_attempt_at
-      LIMIT $2
-      FOR UPDATE SKIP LOCKED) AS due
-WHERE l.message_id = due.message_id
-RETURNING l.message_id, l.attempts, l.event;
+WITH taken AS (
+    UPDATE ledger AS l
+    SET state = 'sending', owner = $1, attempts = l.attempts + 1, updated_at = now()
+    FROM (SELECT message_id FROM ledger
+          WHERE state = 'retry' AND next_attempt_at <= now()
+          ORDER BY next_attempt_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED) AS due
+    WHERE l.message_id = due.message_id
+    RETURNING l.message_id, l.campaign_id, l.attempts, l.event
+), touched AS (
+    UPDATE campaigns SET changed_seq = changed_seq + 1
+    WHERE campaign_id IN (SELECT DISTINCT campaign_id FROM taken)
+)
+SELECT message_id, attempts, event FROM taken;
 
 -- name: sweep_dead_in_flight
 -- A message left in `sending` by a process that stopped beating may have been accepted:
@@ -71,6 +88,9 @@ WITH swept AS (
                       WHERE i.instance_id = l.owner
                         AND i.heartbeat_at > now() - make_interval(secs => $1))
     RETURNING l.campaign_id
+), touched AS (
+    UPDATE campaigns SET changed_seq = changed_seq + 1
+    WHERE campaign_id IN (SELECT DISTINCT campaign_id FROM swept)
 )
 SELECT DISTINCT campaign_id FROM swept;
 
@@ -87,39 +107,34 @@ DELETE FROM instances WHERE instance_id = $1;
 -- Rows of processes long gone; their in-flight messages were swept long ago.
 DELETE FROM instances WHERE heartbeat_at < now() - interval '1 day';
 
--- name: store_campaign
--- The CampaignScheduled snapshot; the first one stays (it is immutable).
-INSERT INTO campaigns (campaign_id, tenant_id, snapshot) VALUES ($1, $2, $3)
-ON CONFLICT (campaign_id) DO UPDATE
-SET snapshot = COALESCE(campaigns.snapshot, EXCLUDED.snapshot), updated_at = now();
-
--- name: store_total
--- The audience size from AudienceResolved; it may come before the campaign itself.
-INSERT INTO campaigns (campaign_id, tenant_id, total) VALUES ($1, $2, $3)
-ON CONFLICT (campaign_id) DO UPDATE SET total = EXCLUDED.total, updated_at = now();
+-- name: store_campaigns
+-- Campaign snapshots met on the recipient stream, each ahead of its recipients on every
+-- partition; the first copy stays (a snapshot is immutable), later ones change nothing.
+INSERT INTO campaigns (campaign_id, tenant_id, snapshot)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bytea[])
+ON CONFLICT (campaign_id) DO NOTHING;
 
 -- name: load_campaigns
 -- Snapshots for a process that has not compiled these campaigns yet.
 SELECT campaign_id, snapshot FROM campaigns
 WHERE campaign_id = ANY($1::uuid[]) AND snapshot IS NOT NULL;
 
--- name: campaign_status
--- What a progress snapshot needs besides the counts.
-SELECT tenant_id, total, completed_at FROM campaigns WHERE campaign_id = $1;
+-- name: unreported_campaigns
+-- Campaigns whose ledger changed since their last progress report (by any process).
+SELECT campaign_id FROM campaigns WHERE changed_seq > reported_seq LIMIT $1;
 
--- name: counts
--- Absolute counters per state, straight from the ledger (index-only on campaign, state).
-SELECT state, count(*) AS n FROM ledger WHERE campaign_id = $1 GROUP BY state;
+-- name: progress_counts
+-- Counters of one campaign per state and the sequence they belong to, in one statement
+-- (one snapshot of the database: the counts are exactly those of that sequence).
+SELECT c.tenant_id, c.changed_seq, l.state, count(l.message_id) AS n
+FROM campaigns c LEFT JOIN ledger l ON l.campaign_id = c.campaign_id
+WHERE c.campaign_id = $1
+GROUP BY c.tenant_id, c.changed_seq, l.state;
 
--- name: claim_completion
--- Exactly one process announces completion: the one whose update finds it not yet done.
-UPDATE campaigns SET completed_at = now(), updated_at = now()
-WHERE campaign_id = $1 AND completed_at IS NULL
-RETURNING campaign_id;
-
--- name: open_campaigns
--- Campaigns whose audience is known and whose completion has not been announced.
-SELECT campaign_id FROM campaigns WHERE completed_at IS NULL AND total IS NOT NULL;
+-- name: mark_reported
+-- The snapshot of sequence $2 is in Kafka; a later change is reported again.
+UPDATE campaigns SET reported_seq = GREATEST(reported_seq, $2), updated_at = now()
+WHERE campaign_id = $1;
 
 -- name: suppress_address
 -- A hard bounce: later mail to this address is dropped (if resolved before this moment).

@@ -1,5 +1,5 @@
 """Which Kafka offsets may be committed: per partition, everything below the lowest offset
-that is still in the pipeline (held, claimed, sending or being recorded).
+that is still in the pipeline (claimed, sending, being recorded, or held).
 
 A partition's generation changes when it is revoked, so that work started under an old
 assignment can no longer move the commit point of a new one.
@@ -8,6 +8,7 @@ assignment can no longer move the commit point of a new one.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from delivery.ports import TopicPartition
@@ -40,6 +41,14 @@ class OffsetTracker:
         if p.next_offset is None or offset >= p.next_offset:
             p.next_offset = offset + 1
         return p.generation
+
+    def seen(self, ends: Mapping[TopicPartition, int]) -> None:
+        """Everything below `end` was fetched: records the pipeline never holds (parked,
+        campaign snapshots) do not keep the commit point back."""
+        for tp, end in ends.items():
+            p = self._partitions.setdefault(tp, _Partition())
+            if p.next_offset is None or end > p.next_offset:
+                p.next_offset = end
 
     def done(self, tp: TopicPartition, offset: int, generation: int) -> None:
         p = self._partitions.get(tp)

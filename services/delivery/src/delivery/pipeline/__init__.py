@@ -1,0 +1,179 @@
+"""The delivery pipeline: Kafka records in, SMTP transactions out, the ledger in between.
+
+    subscription ─► intake ─► claim ─► send ─► record ─► commit
+                                ▲        ▲
+                  (held, looked │        └── retry (ledger rows whose attempt is due)
+                    at again) ──┘
+
+Each step is a module with one queue in and one out (see each for its rules); this class
+only builds them, starts them and stops them. What two steps share: the offset tracker
+(intake registers records, claim and record mark them done, commit reads it) and the set
+of messages in flight (claim and retry add, record removes once the ledger holds the
+outcome).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from delivery.catalog import CampaignCatalog
+from delivery.domain import RetryPolicy
+from delivery.pipeline.claim import Claimer
+from delivery.pipeline.commit import Commits, Rebalance
+from delivery.pipeline.intake import Intake
+from delivery.pipeline.items import InFlight, Item, Outcome, Ready
+from delivery.pipeline.offsets import OffsetTracker
+from delivery.pipeline.record import Recorder
+from delivery.pipeline.retry import Retrier
+from delivery.pipeline.send import Senders
+from delivery.ports import Campaigns, Ledger, Mailer, Publisher
+from servicekit.kafka import Batch
+from servicekit.loops import Periodic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    owner: str
+    concurrency: int = 8
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    recheck_seconds: float = 1.0
+    retry_poll_seconds: float = 0.5
+    commit_interval_seconds: float = 0.5
+    intake_batches: int = 4
+    namespace: str = ""
+
+    #: Messages rendered and claimed per ledger statement. The claimer claims the next
+    #: chunk while less than one chunk waits for the senders, so at most two chunks plus the
+    #: transactions in flight are SENDING at any moment: what a crash can make UNKNOWN.
+    claim_chunk: int = 64
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        *,
+        ledger: Ledger,
+        campaigns: Campaigns,
+        catalog: CampaignCatalog,
+        mailer: Mailer,
+        publisher: Publisher,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._c = config
+        self.tracker = OffsetTracker()
+        in_flight = InFlight()
+        claims: asyncio.Queue[list[Item]] = asyncio.Queue(config.intake_batches)
+        self._ready = ready = Ready(config.claim_chunk)
+        self._outcomes = outcomes = asyncio.Queue[Outcome]()
+        self.commits = Commits(self.tracker, config.namespace)
+        self.intake = Intake(self.tracker, campaigns, catalog, self.commits, claims)
+        self.claimer = Claimer(
+            owner=config.owner,
+            chunk=config.claim_chunk,
+            recheck_seconds=config.recheck_seconds,
+            ledger=ledger,
+            catalog=catalog,
+            publisher=publisher,
+            tracker=self.tracker,
+            in_flight=in_flight,
+            inbox=claims,
+            ready=ready,
+            clock=clock,
+        )
+        self.senders = Senders(mailer, ready, outcomes)
+        self.recorder = Recorder(
+            owner=config.owner,
+            policy=config.policy,
+            ledger=ledger,
+            publisher=publisher,
+            tracker=self.tracker,
+            in_flight=in_flight,
+            inbox=outcomes,
+        )
+        retrier = Retrier(
+            owner=config.owner,
+            ledger=ledger,
+            catalog=catalog,
+            in_flight=in_flight,
+            ready=ready,
+            clock=clock,
+        )
+        self._retries = Periodic("retries", retrier.take, interval=config.retry_poll_seconds)
+        self._commit_loop = Periodic(
+            "offset commits", self._commit_step, interval=config.commit_interval_seconds
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def admit(self, batch: Batch[Any]) -> None:
+        await self.intake.admit(batch)
+
+    def rebalance(self) -> Rebalance:
+        return Rebalance(self.commits, self._forget, self._c.namespace)
+
+    def start(self) -> None:
+        spawn = asyncio.get_running_loop().create_task
+        self._tasks = [
+            spawn(_forever("claimer", self.claimer.run)),
+            spawn(self._retries.run()),
+            spawn(_forever("recorder", self.recorder.run)),
+            spawn(self._commit_loop.run()),
+            *(spawn(self.senders.run(i)) for i in range(self._c.concurrency)),
+        ]
+
+    async def stop(self, grace: float = 15.0) -> None:
+        """Finish what is claimed (nothing new is claimed), record it, commit, stop. Records
+        admitted but not claimed stay uncommitted: the next owner of their partition reads
+        them again."""
+        self.intake.close()
+        self._tasks[0].cancel()  # the claimer: nothing new becomes SENDING
+        self._retries.stop()
+        claiming = self.claimer.claiming
+        if claiming is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(claiming), grace)
+        deadline = time.monotonic() + grace
+        # Polled: the drain ends on a combination of states, and only once, at shutdown.
+        while time.monotonic() < deadline and self._busy():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        self._commit_loop.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.commits.commit()
+
+    def _busy(self) -> bool:
+        return bool(
+            len(self._ready)
+            or self.senders.busy
+            or not self._outcomes.empty()
+            or self.recorder.busy
+        )
+
+    async def _commit_step(self) -> None:
+        await self.commits.commit()
+
+    def _forget(self, tps: set[tuple[str, int]]) -> None:
+        self.tracker.revoke(tps)
+        self.claimer.forget(tps)
+
+
+async def _forever(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    """Keeps a step alive: an unexpected error is logged and the step goes on."""
+    while True:
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery %s failed; restarting it", name)
+            await asyncio.sleep(1.0)

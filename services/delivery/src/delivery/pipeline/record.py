@@ -1,0 +1,100 @@
+"""Record: outcomes in, committable offsets out. Outcomes are written to the ledger in
+batches and their events published; only then does a message stop being in flight and its
+record become committable. Retries taken from the ledger finish through the outbox instead
+(no offset waits for them)."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+from contracts import Event
+from delivery.domain import RetryPolicy, State, decide, outcome_events
+from delivery.metrics import OUTCOME
+from delivery.pipeline.items import InFlight, Job, Outcome, retrying
+from delivery.pipeline.offsets import OffsetTracker
+from delivery.ports import Finished, Ledger, Publisher
+
+
+class Recorder:
+    def __init__(
+        self,
+        *,
+        owner: str,
+        policy: RetryPolicy,
+        ledger: Ledger,
+        publisher: Publisher,
+        tracker: OffsetTracker,
+        in_flight: InFlight,
+        inbox: asyncio.Queue[Outcome],
+    ) -> None:
+        self._owner, self._policy = owner, policy
+        self._ledger, self._publisher = ledger, publisher
+        self._tracker, self._in_flight, self._inbox = tracker, in_flight, inbox
+        #: Outcomes taken from the inbox and not yet recorded.
+        self.busy = 0
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._inbox.get()]
+            while not self._inbox.empty():
+                batch.append(self._inbox.get_nowait())
+            self.busy = len(batch)
+            try:
+                await self._record(batch)
+            finally:
+                self.busy = 0
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        fresh: list[tuple[Job, Finished]] = []
+        retried: list[tuple[Job, Finished]] = []
+        for outcome in batch:
+            job = outcome.job
+            decision = decide(outcome.reply, job.attempts, self._policy)
+            row = Finished(
+                job.event.message_id,
+                decision.state,
+                outcome.reply.code,
+                outcome.reply.text[:1000],
+                decision.retry_in,
+                job.raw if decision.state is State.RETRY else None,
+            )
+            (fresh if job.item is not None else retried).append((job, row))
+        if fresh:
+            await self._record_fresh(fresh)
+        if retried:
+            await self._record_retried(retried)
+
+    async def _record_fresh(self, rows: list[tuple[Job, Finished]]) -> None:
+        finished = [r for _, r in rows]
+        updated = await retrying("finish", lambda: self._ledger.finish(finished, self._owner))
+        events = _events_for(rows, updated)
+        if events:
+            await retrying("publish", lambda: self._publisher.publish(events))
+        # Only now: a redelivered copy met before this point is held, not taken for a claim
+        # whose answer was lost (which would send it again).
+        self._in_flight.discard(r.message_id for r in finished)
+        for job, row in rows:
+            OUTCOME[row.state].inc()
+            assert job.item is not None
+            self._tracker.done(job.item.tp, job.item.offset, job.item.generation)
+
+    async def _record_retried(self, rows: list[tuple[Job, Finished]]) -> None:
+        finished = [r for _, r in rows]
+        await retrying(
+            "finish retries",
+            lambda: self._ledger.finish(
+                finished, self._owner, outbox=lambda ids: _events_for(rows, ids)
+            ),
+        )
+        self._in_flight.discard(r.message_id for r in finished)
+        for _, row in rows:
+            OUTCOME[row.state].inc()
+
+
+def _events_for(rows: list[tuple[Job, Finished]], updated: set[UUID]) -> list[Event]:
+    events: list[Event] = []
+    for job, row in rows:
+        if row.message_id in updated:
+            events.extend(outcome_events(job.event, row.state, row.reply_code, row.reply_text))
+    return events

@@ -1,0 +1,60 @@
+"""Retry: ledger rows whose next attempt is due, in; jobs out, to the senders, as far as
+there is room (new messages and retries share the senders)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from contracts import RecipientResolved, decode
+from delivery.catalog import CampaignCatalog
+from delivery.domain import State
+from delivery.pipeline.items import InFlight, Job, Ready
+from delivery.ports import Finished, Ledger
+
+log = logging.getLogger(__name__)
+
+
+class Retrier:
+    def __init__(
+        self,
+        *,
+        owner: str,
+        ledger: Ledger,
+        catalog: CampaignCatalog,
+        in_flight: InFlight,
+        ready: Ready,
+        clock: Callable[[], float],
+    ) -> None:
+        self._owner, self._ledger, self._catalog = owner, ledger, catalog
+        self._in_flight, self._ready, self._clock = in_flight, ready, clock
+
+    async def take(self) -> bool:
+        """One look at the ledger; True when it gave as many as there was room for."""
+        room = self._ready.room()
+        if room <= 0:
+            return False
+        due = await self._ledger.take_due_retries(self._owner, room)
+        if not due:
+            return False
+        # In flight from the moment they are SENDING here, so that the claimer never takes
+        # a redelivered copy for the orphan of a lost claim.
+        self._in_flight.add(row.message_id for row in due)
+        events = [decode(row.event, RecipientResolved) for row in due]
+        compiled = await self._catalog.get_many({e.campaign_id for e in events})
+        issued_at = int(self._clock())
+        failed: list[Finished] = []
+        for row, event in zip(due, events, strict=True):
+            campaign = compiled.get(event.campaign_id)
+            try:
+                if campaign is None:
+                    raise ValueError("campaign unknown")
+                mail = campaign.render(event, issued_at)
+            except Exception as exc:
+                failed.append(Finished(row.message_id, State.FAILED, None, f"{exc!r}"[:500]))
+                continue
+            self._ready.put(Job(event, mail, row.attempts, row.event, None))
+        if failed:
+            await self._ledger.finish(failed, self._owner)
+            self._in_flight.discard(f.message_id for f in failed)
+        return len(due) == room
