@@ -35,13 +35,13 @@ lint: uv ## ruff and mypy
 	$(UV) run --frozen mypy
 
 schemas: uv ## regenerate the committed JSON Schemas of the events
-	$(UV) run --frozen python -m contracts.schemas --write
+	$(UV) run --frozen python tools/schemas.py --write
 
 docs: uv ## regenerate AsyncAPI and OpenAPI documents into docs/
 	$(UV) run --frozen python tools/gendocs.py --write
 
 check-generated: uv
-	$(UV) run --frozen python -m contracts.schemas --check
+	$(UV) run --frozen python tools/schemas.py --check
 	$(UV) run --frozen python tools/gendocs.py --check
 
 test: up lint check-generated ## everything: deps, stack, lint, unit, integration, e2e, fault tiers

@@ -3,8 +3,8 @@
     uv run --frozen python bench/bench_delivery.py [--messages 100000] [--processes 1]
                                                    [--profile bench/results/delivery.prof]
 
-Pre-loads a campaign (tracking and footer on), its RecipientResolved and AudienceResolved
-into a Kafka namespace of its own, starts `smtp-sink` on a free port and delivery
+Pre-loads a campaign (tracking and footer on) and its RecipientResolved into the recipient
+stream of a Kafka namespace of its own, starts `smtp-sink` on a free port and delivery
 (PROCESSES processes, own PostgreSQL schema, ledger on) against them, and times from the
 first message recorded as sent to the last. Then `smtp-source` sends as many mails of the
 same size over 8 persistent sessions to the same sink. Everything it started is stopped and
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import pstats
@@ -32,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import free_port, load_env, start_smtp_sink
+
+from testkit.kafka import publish_stream
+from testkit.sandbox import kafka_namespace, pg_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "services" / "delivery" / "tests")]
@@ -98,38 +100,6 @@ def recipients(c: Any, n: int) -> list[Any]:
     ]
 
 
-async def preload(bootstrap: str, namespace: str, events: list[Any]) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    from contracts import encode
-
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=1 << 20
-    )
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(namespace + e.topic, encode(e), key=e.partition_key())
-            for e in events
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def drop_topics(bootstrap: str, namespace: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    from contracts.topics import all_topics
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([namespace + t.name for t in all_topics()])
-    finally:
-        await admin.close()
-
-
 async def final_count(database_url: str, schema: str, campaign_id: uuid.UUID) -> int:
     import asyncpg
 
@@ -146,16 +116,6 @@ async def final_count(database_url: str, schema: str, campaign_id: uuid.UUID) ->
                 campaign_id,
             )
         )
-    finally:
-        await conn.close()
-
-
-async def drop_schema(database_url: str, schema: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     finally:
         await conn.close()
 
@@ -266,15 +226,9 @@ async def main() -> None:
     parser.add_argument("--profile", default=None, help="write cProfile output here")
     args = parser.parse_args()
 
-    from servicekit.admin import create_topics
-
     env = load_env()
-    namespace = f"bench{uuid.uuid4().hex[:8]}."
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
     port = free_port()
     env.update(
-        KAFKA_NAMESPACE=namespace,
-        DATABASE_SCHEMA=schema,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(port),
         SMTP_CONCURRENCY=str(args.concurrency),
@@ -283,31 +237,26 @@ async def main() -> None:
     (ROOT / ".local" / "logs").mkdir(parents=True, exist_ok=True)
     sink = start_smtp_sink(port)
     try:
-        await create_topics(env["KAFKA_BOOTSTRAP_SERVERS"], namespace)
-        from contracts import AudienceResolved
-
-        c = build_campaign(uuid.uuid4())
-        rs = recipients(c, args.messages)
-        size = mail_size(c, rs[0], env)
-        audience = AudienceResolved(
-            tenant_id=c.tenant_id, campaign_id=c.campaign_id, recipients=len(rs)
-        )
-        log(f"pre-loading {len(rs)} RecipientResolved ({size} bytes per mail)")
-        await preload(env["KAFKA_BOOTSTRAP_SERVERS"], namespace, [c, *rs, audience])
-        del rs
-        log(f"delivering with {args.processes} process(es)")
-        rate = await time_delivery(
-            env, schema, c.campaign_id, args.messages, args.processes, args.profile
-        )
-        log(f"delivery: {rate:.0f} msg/s; smtp-source reference")
-        reference = smtp_source_rate(port, args.messages, size)
+        async with (
+            kafka_namespace(env["KAFKA_BOOTSTRAP_SERVERS"], "bench") as namespace,
+            pg_schema(env["DATABASE_URL"], "bench_") as schema,
+        ):
+            env.update(KAFKA_NAMESPACE=namespace, DATABASE_SCHEMA=schema)
+            c = build_campaign(uuid.uuid4())
+            rs = recipients(c, args.messages)
+            size = mail_size(c, rs[0], env)
+            log(f"pre-loading {len(rs)} RecipientResolved ({size} bytes per mail)")
+            await publish_stream(env["KAFKA_BOOTSTRAP_SERVERS"], namespace, c, rs)
+            del rs
+            log(f"delivering with {args.processes} process(es)")
+            rate = await time_delivery(
+                env, schema, c.campaign_id, args.messages, args.processes, args.profile
+            )
+            log(f"delivery: {rate:.0f} msg/s; smtp-source reference")
+            reference = smtp_source_rate(port, args.messages, size)
     finally:
         sink.terminate()
         sink.wait(10)
-        with contextlib.suppress(Exception):
-            await drop_topics(env["KAFKA_BOOTSTRAP_SERVERS"], namespace)
-        with contextlib.suppress(Exception):
-            await drop_schema(env["DATABASE_URL"], schema)
     if args.profile:
         for k in range(1, args.processes + 1):
             print_profile(f"{args.profile}.{k}")

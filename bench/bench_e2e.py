@@ -20,25 +20,25 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
-from benchkit import free_port, peak_rss_mb, start_smtp_sink
+from benchkit import drop_schema, free_port, peak_rss_mb, start_smtp_sink
 
-from servicekit.admin import create_topics
+from testkit import platform
+from testkit.platform import Endpoints
+from testkit.sandbox import kafka_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPIENTS = int(os.environ.get("BENCH_E2E_RECIPIENTS", 100_000))
 SERVICES = {"composer": 0, "recipients": 1, "delivery": 2, "tracking": 3, "notifier": 4}
 TAG = uuid.uuid4().hex[:8]
-NAMESPACE = f"benche2e{TAG}."
 
 
 class Stack:
-    def __init__(self, sink_port: int) -> None:
+    def __init__(self, sink_port: int, namespace: str) -> None:
         self.ports = {name: free_port() for name in SERVICES}
         base = dict(os.environ)
         base.update(
-            KAFKA_NAMESPACE=NAMESPACE,
+            KAFKA_NAMESPACE=namespace,
             SMTP_PORT=str(sink_port),
             TRACKING_BASE_URL=f"http://127.0.0.1:{self.ports['tracking']}",
             COMPOSER_URL=f"http://127.0.0.1:{self.ports['composer']}",
@@ -94,96 +94,75 @@ class Stack:
                 proc.kill()
 
 
-def bootstrap(env: dict[str, str]) -> str:
-    out = subprocess.run(
-        [
-            sys.executable, "-m", "composer", "bootstrap", "--company", "Bench KK",
-            "--address", "Tokyo", "--contact", "03-0000-0000", "--time-zone", "Asia/Tokyo",
-            "--admin-name", "Bench", "--admin-email", f"bench-{TAG}@bench.example.com",
-        ],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return str(json.loads(out.stdout.strip().splitlines()[-1])["api_key"])
+def endpoints(stack: Stack) -> Endpoints:
+    def url(name: str) -> str:
+        return f"http://127.0.0.1:{stack.ports[name]}"
 
-
-def run_campaign(stack: Stack, key: str) -> float:
-    auth = {"Authorization": f"Bearer {key}"}
-    people = f"http://127.0.0.1:{stack.ports['recipients']}"
-    composer = f"http://127.0.0.1:{stack.ports['composer']}"
-    rows = "".join(
-        json.dumps({"email": f"r{i}-{TAG}@bench.example.com", "last_name": f"顧客{i}"}) + "\n"
-        for i in range(RECIPIENTS)
+    return Endpoints(
+        composer=url("composer"),
+        recipients=url("recipients"),
+        delivery=url("delivery"),
+        tracking=url("tracking"),
+        notifier=url("notifier"),
     )
-    with httpx.Client(timeout=600, headers=auth) as client:
-        imported = client.post(
-            f"{people}/v1/customers/import",
-            content=rows.encode(),
-            headers={"Content-Type": "application/x-ndjson"},
-        ).raise_for_status()
-        assert imported.json()["inserted"] == RECIPIENTS, imported.text
-        group = client.post(f"{people}/v1/groups", json={"name": "all"}).raise_for_status().json()
-        members = "".join(
-            json.dumps({"email": f"r{i}-{TAG}@bench.example.com"}) + "\n" for i in range(RECIPIENTS)
-        )
-        client.post(
-            f"{people}/v1/groups/{group['id']}/members/import",
-            content=members.encode(),
-            headers={"Content-Type": "application/x-ndjson"},
-        ).raise_for_status()
-        campaign = (
-            client.post(
-                f"{composer}/v1/campaigns",
-                json={
-                    "subject": "{{ last_name }} 様 ベンチマーク",
-                    "html_body": '<p>{{ last_name }} 様</p><p><a href="https://example.com/a">a</a></p>',
-                    "text_body": "{{ last_name }} 様 https://example.com/a",
-                    "recipients": {"include_group_ids": [group["id"]]},
-                },
-            )
-            .raise_for_status()
-            .json()
-        )
-        started = time.monotonic()
-        client.post(f"{composer}/v1/campaigns/{campaign['id']}/send").raise_for_status()
-        while True:
-            progress = client.get(f"{composer}/v1/campaigns/{campaign['id']}/progress").json()
-            if progress["state"] == "sent":
-                elapsed = time.monotonic() - started
-                assert progress["sent"] == RECIPIENTS, progress
-                return elapsed
-            if time.monotonic() - started > 1200:
-                raise SystemExit(f"not sent after 20 minutes: {progress}")
-            time.sleep(0.5)
 
 
-async def drop_schemas(database_url: str) -> None:
-    conn = await asyncpg.connect(database_url)
+async def run_campaign(stack: Stack) -> float:
+    tenant = await platform.new_tenant(
+        "Bench KK", endpoints=endpoints(stack), env=stack.env["composer"]
+    )
+    people = tenant.admin.recipients
+    emails = [tenant.address(f"r{i}", "bench.example.com") for i in range(RECIPIENTS)]
+    imported = await platform.import_customers(
+        people, ({"email": e, "last_name": f"顧客{i}"} for i, e in enumerate(emails))
+    )
+    assert imported["inserted"] == RECIPIENTS, imported
+    group = await platform.add_group(people, "all")
+    await platform.import_members(people, group, emails)
+    composer = tenant.admin.composer
+    campaign = await composer.call(
+        "POST",
+        "/v1/campaigns",
+        json={
+            "subject": "{{ last_name }} 様 ベンチマーク",
+            "html_body": '<p>{{ last_name }} 様</p><p><a href="https://example.com/a">a</a></p>',
+            "text_body": "{{ last_name }} 様 https://example.com/a",
+            "recipients": {"include_group_ids": [group]},
+        },
+    )
+    started = time.monotonic()
+    await composer.call("POST", f"/v1/campaigns/{campaign['id']}/send")
+    progress = await platform.wait_until_sent(composer, campaign["id"], 1200)
+    elapsed = time.monotonic() - started
+    assert progress["sent"] == RECIPIENTS, progress
+    return elapsed
+
+
+async def measure() -> dict[str, float | int]:
+    sink_port = free_port()
+    sink = start_smtp_sink(sink_port)
     try:
-        for name in SERVICES:
-            await conn.execute(f"DROP SCHEMA IF EXISTS benche2e_{TAG}_{name} CASCADE")
+        async with kafka_namespace(os.environ["KAFKA_BOOTSTRAP_SERVERS"], "benche2e") as ns:
+            stack = Stack(sink_port, ns)
+            try:
+                stack.start()
+                seconds = await run_campaign(stack)
+                return {
+                    "e2e.recipients": RECIPIENTS,
+                    "e2e.seconds": round(seconds, 1),
+                    "e2e.msgs_per_s": round(RECIPIENTS / seconds),
+                    **stack.rss(),
+                }
+            finally:
+                stack.stop()
     finally:
-        await conn.close()
+        sink.terminate()
+        for name in SERVICES:
+            await drop_schema(os.environ["DATABASE_URL"], f"benche2e_{TAG}_{name}")
 
 
 def main() -> int:
-    sink_port = free_port()
-    sink = start_smtp_sink(sink_port)
-    asyncio.run(create_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"], NAMESPACE))
-    stack = Stack(sink_port)
-    try:
-        stack.start()
-        seconds = run_campaign(stack, bootstrap(stack.env["composer"]))
-        figures: dict[str, float | int] = {
-            "e2e.recipients": RECIPIENTS,
-            "e2e.seconds": round(seconds, 1),
-            "e2e.msgs_per_s": round(RECIPIENTS / seconds),
-            **stack.rss(),
-        }
-    finally:
-        stack.stop()
-        sink.terminate()
-        asyncio.run(drop_schemas(os.environ["DATABASE_URL"]))
-    print(json.dumps(figures))
+    print(json.dumps(asyncio.run(measure())))
     return 0
 
 

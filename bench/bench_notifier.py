@@ -39,7 +39,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from benchkit import free_port, load_env, start_smtp_sink
 from redis.asyncio import Redis
 
@@ -55,7 +54,7 @@ from contracts import (
     encode,
     topics,
 )
-from servicekit.admin import create_topics
+from servicekit.kafka.admin import create_topics, delete_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -366,14 +365,7 @@ async def _cleanup(
             await redis.unlink(*batch)
     finally:
         await redis.aclose()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [n for n in await admin.list_topics() if n.startswith(namespace)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
+    await delete_namespace(bootstrap, namespace)
 
 
 def main() -> int:

@@ -41,7 +41,6 @@ import asyncpg
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from benchkit import free_port, load_env, peak_rss_mb
 from fastapi import FastAPI
 
@@ -55,8 +54,7 @@ from contracts import (
     encode,
     topics,
 )
-from contracts.topics import all_topics
-from servicekit.admin import create_topics
+from testkit.sandbox import kafka_namespace, pg_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANT = uuid.uuid4()
@@ -278,29 +276,14 @@ async def records_on(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
-async def cleanup(bootstrap: str, database_url: str, namespace: str, schema: str) -> None:
-    with suppress(Exception):
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        finally:
-            await conn.close()
-    with suppress(Exception):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([namespace + t.name for t in all_topics()])
-        finally:
-            await admin.close()
-
-
 async def main(customers: int) -> dict[str, Any]:
     env = load_env()
     bootstrap, database_url = env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"]
-    namespace, schema = f"bench{uuid.uuid4().hex[:8]}.", f"bench_{uuid.uuid4().hex[:8]}"
-    await create_topics(bootstrap, namespace)
     figures: dict[str, Any] = {"recipients.customers": customers}
-    try:
+    async with (
+        kafka_namespace(bootstrap, "bench") as namespace,
+        pg_schema(database_url, "bench_") as schema,
+    ):
         async with KeyServer() as keys:
             importer = Service(env, namespace, schema, keys.port)
             await importer.start()
@@ -330,8 +313,6 @@ async def main(customers: int) -> dict[str, Any]:
             figures[f"recipients.excluded_{reason}"] = count
         published = await records_on(bootstrap, namespace + topics.RECIPIENT_RESOLVED)
         figures["recipients.published_records"] = published
-    finally:
-        await cleanup(bootstrap, database_url, namespace, schema)
     return figures
 
 

@@ -26,7 +26,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from benchkit import free_port, load_env
+from benchkit import drop_schema, free_port, load_env
+
+from servicekit.kafka.admin import create_topics, delete_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS, CONNECTIONS = 2, 64
@@ -122,35 +124,6 @@ async def kafka_count(bootstrap: str, namespace: str, topic: str) -> int:
         return sum((await consumer.end_offsets(tps)).values())
     finally:
         await consumer.stop()
-
-
-async def create_topics(bootstrap: str, namespace: str) -> None:
-    from servicekit.admin import create_topics as create
-
-    await create(bootstrap, namespace)
-
-
-async def delete_topics(bootstrap: str, namespace: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    from contracts.topics import all_topics
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([namespace + t.name for t in all_topics()])
-    finally:
-        await admin.close()
-
-
-async def drop_schema(database_url: str, schema: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await conn.close()
 
 
 def start_nginx(directory: Path, port: int) -> subprocess.Popen[bytes]:
@@ -257,7 +230,7 @@ def main() -> int:
         stop(tracking)
         stop(nginx, signal.SIGQUIT)
         try:
-            asyncio.run(delete_topics(bootstrap, namespace))
+            asyncio.run(delete_namespace(bootstrap, namespace))
             asyncio.run(drop_schema(database_url, schema))
         except Exception as exc:  # cleanup only; the figures stand
             print(f"cleanup: {exc!r}", file=sys.stderr)

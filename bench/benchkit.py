@@ -60,3 +60,13 @@ def peak_rss_mb(pid: int) -> float:
         return -1.0
     match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
     return round(int(match.group(1)) / 1024, 1) if match else -1.0
+
+
+async def drop_schema(database_url: str, schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()

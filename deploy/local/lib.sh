@@ -312,7 +312,7 @@ kafka_start() {
     spawn kafka "$LOG_DIR/kafka.log" "${KAFKA_JAVA[@]}" kafka.Kafka "$CONF_DIR/kafka.properties"
 }
 
-create_topics() { "$UV" run --frozen python -m servicekit.admin create-topics; }
+create_topics() { "$UV" run --frozen python tools/topics.py create; }
 
 # Ready means clients can create topics, so the controller and the broker are both up.
 kafka_wait_ready() {

@@ -1,27 +1,19 @@
-"""Makes tests/e2e/helpers.py importable as `e2e_helpers` (importlib mode keeps test folders
-off sys.path, and a name of its own cannot clash with another folder's helpers), and runs the
-fault-injection tests last."""
+"""End-to-end tests talk to the running stack only (testkit.platform and testkit.sink are
+their clients): they fail at once, never skip, when a service of the stack does not
+answer, and the fault-injection tests run last."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-
-def _load(name: str, filename: str) -> None:
-    if name in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+from testkit.platform import down
 
 
-_load("e2e_helpers", "helpers.py")
+@pytest.fixture(scope="session", autouse=True)
+async def services_running(stack: object) -> None:
+    failing = await down()
+    if failing:
+        pytest.fail(f"not running: {', '.join(failing)}; run `make up`", pytrace=False)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

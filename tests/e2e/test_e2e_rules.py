@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import e2e_helpers as h
 import pytest
+
+import testkit.platform as h
+from testkit import sink
 
 COMPANY = "E2E 規則 株式会社"
 
 
 @pytest.fixture(scope="module")
 async def tenant() -> h.Tenant:
-    await h.require_services()
     return await h.new_tenant(COMPANY)
 
 
@@ -41,7 +42,7 @@ async def test_turning_the_footer_off_is_recorded_and_the_mail_has_none(tenant):
 
     await api.call("POST", f"/v1/campaigns/{draft['id']}/send")
     await h.wait_until_sent(api, draft["id"])
-    [mail] = await h.mail_to(reader.email, campaign_id=draft["id"])
+    [mail] = await sink.mail_to(reader.email, campaign_id=draft["id"])
     for body in (mail.text(), mail.html()):
         assert "配信停止" not in body and "丸の内" not in body, body
     # The record stays with the campaign after it was sent.
@@ -120,6 +121,6 @@ async def test_a_member_cannot_change_the_sender(tenant):
     assert allowed.status_code == 201, allowed.text
     await member.composer.call("POST", f"/v1/campaigns/{own['id']}/send")
     await h.wait_until_sent(member.composer, own["id"])
-    [mail] = await h.mail_to(reader.email, campaign_id=own["id"])
+    [mail] = await sink.mail_to(reader.email, campaign_id=own["id"])
     [sender] = mail.mail["From"].addresses
     assert (sender.display_name, sender.addr_spec) == (member.name, member.email)

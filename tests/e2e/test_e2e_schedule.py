@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-import e2e_helpers as h
 import pytest
+
+import testkit.platform as h
+from testkit import sink
 
 
 @pytest.fixture(scope="module")
 async def tenant() -> h.Tenant:
-    await h.require_services()
     return await h.new_tenant("E2E 予約送信 株式会社")
 
 
@@ -51,7 +52,7 @@ async def test_a_scheduled_campaign_goes_out_at_its_time_and_a_cancelled_one_nev
     renamed = await api.call("PATCH", f"/v1/campaigns/{dropped['id']}", json={"name": "再編集"})
     assert renamed["name"] == "再編集" and renamed["state"] == "draft"
 
-    [mail] = await h.wait_for_mail(kept_to.email, campaign_id=kept["id"], timeout=45)
+    [mail] = await sink.wait_for_mail(kept_to.email, campaign_id=kept["id"], within=45)
     received = datetime.fromisoformat(mail.summary["received_at"])
     assert received >= datetime.fromisoformat(send_at), "released before its time"
     assert mail.summary["rcpt_to"] == [kept_to.email]
@@ -61,7 +62,7 @@ async def test_a_scheduled_campaign_goes_out_at_its_time_and_a_cancelled_one_nev
 
     # By now the schedule's time is long past and delivery finished its sibling.
     await asyncio.sleep(2)
-    assert await h.mail_to(dropped_to.email) == []
+    assert await sink.mail_to(dropped_to.email) == []
     still = await api.call("GET", f"/v1/campaigns/{dropped['id']}")
     assert (still["state"], still["released_at"]) == ("draft", None)
 
@@ -81,4 +82,4 @@ async def test_cancel_is_refused_once_sending_has_started(tenant):
     assert done["sent"] == 1
     late = await api.send("POST", f"/v1/campaigns/{campaign['id']}/cancel")
     assert late.status_code == 409 and late.json()["state"] == "sent", late.text
-    assert len(await h.mail_to(customer.email, campaign_id=campaign["id"])) == 1
+    assert len(await sink.mail_to(customer.email, campaign_id=campaign["id"])) == 1

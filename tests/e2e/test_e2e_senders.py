@@ -12,15 +12,17 @@ from __future__ import annotations
 import asyncio
 from email.message import EmailMessage
 
-import e2e_helpers as h
 import pytest
+
+import testkit.platform as h
+from testkit import sink
+from testkit.waiting import until
 
 DIGEST_SUBJECT = "開封・クリック通知"
 
 
 @pytest.fixture(scope="module")
 async def tenant() -> h.Tenant:
-    await h.require_services()
     return await h.new_tenant("E2E 送信者 株式会社")
 
 
@@ -29,8 +31,8 @@ def author(mail: EmailMessage, header: str = "From") -> tuple[str, str]:
     return address.display_name, address.addr_spec
 
 
-async def digests_to(address: str) -> list[h.Caught]:
-    return [m for m in await h.mail_to(address) if DIGEST_SUBJECT in m.summary["subject"]]
+async def digests_to(address: str) -> list[sink.Caught]:
+    return [m for m in await sink.mail_to(address) if DIGEST_SUBJECT in m.summary["subject"]]
 
 
 async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
@@ -79,7 +81,7 @@ async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
     }  # fmt: skip
     opened_for: dict[str, list[str]] = {}
     for (campaign_id, address), (sender, on_behalf_of, notified) in expected.items():
-        [mail] = await h.mail_to(address, campaign_id=campaign_id)
+        [mail] = await sink.mail_to(address, campaign_id=campaign_id)
         assert author(mail.mail) == sender, (campaign_id, address)
         if on_behalf_of is None:
             assert mail.mail["Sender"] is None
@@ -87,13 +89,13 @@ async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
             assert author(mail.mail, "Sender") == on_behalf_of
         pixel = mail.pixel_url()
         assert pixel, f"no open pixel in the mail to {address}"
-        assert (await h.follow(pixel)).status_code == 200
+        assert (await sink.follow(pixel)).status_code == 200
         opened_for.setdefault(notified.email, []).append(address)
 
-    await h.eventually(
+    await until(
         lambda: h.digest_stats(tenant.id),
         lambda s: s["first_opens"] >= len(expected),
-        timeout=30,
+        within=30,
         what="notifier recorded every open",
     )
     # The periodic closer may get there first when a day ends meanwhile; either way, one
@@ -101,10 +103,10 @@ async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
     await h.close_periods(tenant.id)
 
     for user in (owner_a, owner_b, manager):
-        digests = await h.eventually(
+        digests = await until(
             lambda user=user: digests_to(user.email),
             bool,
-            timeout=30,
+            within=30,
             what=f"digest to {user.email}",
         )
         assert len(digests) == 1, [d.summary["subject"] for d in digests]

@@ -3,13 +3,15 @@ campaign leaves those customers out (SPEC §4.2, §4.3, §6.4)."""
 
 from __future__ import annotations
 
-import e2e_helpers as h
 import pytest
+
+import testkit.platform as h
+from testkit import sink
+from testkit.waiting import until
 
 
 @pytest.fixture(scope="module")
 async def tenant() -> h.Tenant:
-    await h.require_services()
     return await h.new_tenant("E2E 配信停止 株式会社")
 
 
@@ -25,11 +27,11 @@ async def test_a_hard_bounce_is_registered_and_excluded_next_time(tenant):
 
     first = await h.send_now(api, [gone, fine], name="バウンス 1回目")
     assert (first.progress["total"], first.progress["sent"], first.progress["bounced"]) == (2, 1, 1)
-    assert await h.mail_to(gone.email) == []
-    await h.eventually(
+    assert await sink.mail_to(gone.email) == []
+    await until(
         lambda: h.get_customer(people, gone.id),
         h.is_bounced,
-        timeout=30,
+        within=30,
         what=f"customer {gone.email} registered as bounced",
     )
     assert not h.is_bounced(await h.get_customer(people, fine.id))
@@ -38,8 +40,8 @@ async def test_a_hard_bounce_is_registered_and_excluded_next_time(tenant):
     assert second.progress["excluded"].get("bounced") == 1, second.progress
     assert (second.progress["total"], second.progress["sent"]) == (1, 1)
     assert second.progress["bounced"] == 0
-    assert len(await h.mail_to(fine.email, campaign_id=second.id)) == 1
-    assert await h.mail_to(gone.email) == []
+    assert len(await sink.mail_to(fine.email, campaign_id=second.id)) == 1
+    assert await sink.mail_to(gone.email) == []
 
 
 async def test_a_one_click_unsubscribe_is_registered_and_excluded_next_time(tenant):
@@ -51,16 +53,16 @@ async def test_a_one_click_unsubscribe_is_registered_and_excluded_next_time(tena
 
     first = await h.send_now(api, [leaving, staying], name="配信停止 1回目")
     assert first.progress["sent"] == 2
-    [mail] = await h.mail_to(leaving.email, campaign_id=first.id)
+    [mail] = await sink.mail_to(leaving.email, campaign_id=first.id)
     assert mail.mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = mail.unsubscribe_url()
-    assert url and url.startswith(h.TRACKING), mail.mail["List-Unsubscribe"]
-    response = await h.one_click_unsubscribe(url)
+    assert url and url.startswith(h.LOCAL.tracking), mail.mail["List-Unsubscribe"]
+    response = await sink.one_click_unsubscribe(url)
     assert response.status_code == 200, response.text
-    await h.eventually(
+    await until(
         lambda: h.get_customer(people, leaving.id),
         h.is_unsubscribed,
-        timeout=30,
+        within=30,
         what=f"customer {leaving.email} registered as unsubscribed",
     )
     assert not h.is_unsubscribed(await h.get_customer(people, staying.id))
@@ -68,5 +70,5 @@ async def test_a_one_click_unsubscribe_is_registered_and_excluded_next_time(tena
     second = await h.send_now(api, [leaving, staying], name="配信停止 2回目")
     assert second.progress["excluded"].get("unsubscribed") == 1, second.progress
     assert (second.progress["total"], second.progress["sent"]) == (1, 1)
-    assert await h.mail_to(leaving.email, campaign_id=second.id) == []
-    assert len(await h.mail_to(staying.email, campaign_id=second.id)) == 1
+    assert await sink.mail_to(leaving.email, campaign_id=second.id) == []
+    assert len(await sink.mail_to(staying.email, campaign_id=second.id)) == 1

@@ -27,8 +27,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import e2e_helpers as h
 import pytest
+
+import testkit.platform as h
+from testkit import sink
+from testkit.waiting import until
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
@@ -117,7 +120,6 @@ async def brief(api: h.Api, campaign_id: str) -> str:
 
 
 async def test_a_campaign_survives_killed_processes_and_restarted_infrastructure():
-    await h.require_services()
     second_delivery_was_running = live_pid("delivery-2") is not None
     timeline = Timeline()
     try:
@@ -146,14 +148,14 @@ async def run_campaign_through_faults(timeline: Timeline) -> None:
 
     api = tenant.admin.composer
     campaign = await h.compose(api, [], name="障害試験", recipients={"include_group_ids": [group]})
-    high_water = await h.sink_high_water()
+    high_water = await sink.sink_high_water()
     await api.call("POST", f"/v1/campaigns/{campaign['id']}/send")
     timeline.note(f"campaign {campaign['id']} sent now; sink high water {high_water}")
 
     # As early as possible, so that every fault lands while the campaign is under way.
     # (Resolving 20,000 customers takes well under a second: recipients is usually past it
     # when killed, and must then neither resolve the campaign again nor lose its offsets.)
-    await h.first_campaign_mail(campaign["id"], after=high_water, timeout=90)
+    await sink.first_campaign_mail(campaign["id"], after=high_water, within=90)
     timeline.note(f"first mail caught; kill -9 delivery (pid {kill_hard('delivery')})")
     timeline.note(f"kill -9 recipients (pid {kill_hard('recipients')})")
     timeline.note(f"  progress at the kills: {await brief(api, campaign['id'])}")
@@ -167,16 +169,16 @@ async def run_campaign_through_faults(timeline: Timeline) -> None:
     await stack("up.sh", **WHOLE_STACK)
     timeline.note(f"killed processes back; progress {await brief(api, campaign['id'])}")
 
-    final = await h.eventually(
+    final = await until(
         lambda: sent_so_far(api, campaign["id"]),
         lambda p: p["state"] == "sent",
-        timeout=200,
+        within=200,
         what=f"campaign sent after the faults\n{timeline}",
         interval=1.0,
     )
     timeline.note(f"campaign sent: {final}")
 
-    caught = await h.campaign_mail(campaign["id"], after=high_water)
+    caught = await sink.campaign_mail(campaign["id"], after=high_water)
     per_address = Counter(rcpt.lower() for m in caught for rcpt in m["rcpt_to"])
     timeline.note(f"sink caught {len(caught)} mails for {len(per_address)} recipients")
     expected = set(emails)

@@ -34,7 +34,7 @@ from contracts import (
     decode,
     topics,
 )
-from servicekit.kafka import KafkaPublisher, make_broker
+from testkit.kafka import publish
 
 NOTIFIER = os.environ.get("NOTIFIER_URL", "http://127.0.0.1:8005")
 
@@ -132,13 +132,10 @@ async def test_opens_and_clicks_become_one_digest_per_user(stack) -> None:
         ),
     ]
     consumer, partition = await digest_sent_tail(stack.kafka)
-    broker = make_broker(stack.kafka, client_id="e2e-notifier")
-    await broker.start()
     try:
-        publisher = KafkaPublisher(broker)
-        await publisher.publish(events)
+        await publish(stack.kafka, "", events)
         await asyncio.sleep(1.0)  # the snapshot first, so no hit waits for its campaign
-        await publisher.publish(hits)
+        await publish(stack.kafka, "", hits)
 
         deadline = time.monotonic() + 60
         while (counts := await stats(tenant))["clicks"] < 1 or counts["first_opens"] < 1:
@@ -174,5 +171,4 @@ async def test_opens_and_clicks_become_one_digest_per_user(stack) -> None:
         assert sorted((e.first_opens, e.clicks) for e in seen) == [(0, 1), (1, 0)]
         assert (await stats(tenant))["digests_sent"] == 2
     finally:
-        await broker.stop()
         await consumer.stop()

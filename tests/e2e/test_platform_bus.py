@@ -25,7 +25,7 @@ NOTIFIER = "http://127.0.0.1:8005"
 async def consumed(topic: str) -> float:
     async with httpx.AsyncClient(timeout=5) as client:
         text = (await client.get(f"{NOTIFIER}/metrics")).text
-    pattern = rf'^kafka_messages_consumed_total\{{topic="{re.escape(topic)}"\}} (\S+)$'
+    pattern = rf'^events_consumed_total\{{topic="{re.escape(topic)}"\}} (\S+)$'
     match = re.search(pattern, text, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
 

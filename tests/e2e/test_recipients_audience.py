@@ -4,13 +4,14 @@ nothing of another's customers (SPEC §2, §3.1, §4.2)."""
 
 from __future__ import annotations
 
-import e2e_helpers as h
 import pytest
+
+import testkit.platform as h
+from testkit import sink
 
 
 @pytest.fixture(scope="module")
 async def tenant() -> h.Tenant:
-    await h.require_services()
     return await h.new_tenant("E2E 顧客グループ 株式会社")
 
 
@@ -53,9 +54,9 @@ async def test_groups_exclusions_and_one_mail_per_customer(tenant: h.Tenant) -> 
     assert excluded_counts.get("excluded_customer") == 1, sent.progress
     assert excluded_counts.get("unsubscribed") == 1, sent.progress
     for name in ("both", "first", "second"):
-        assert len(await h.mail_to(tenant.address(name), campaign_id=sent.id)) == 1, name
+        assert len(await sink.mail_to(tenant.address(name), campaign_id=sent.id)) == 1, name
     for name in ("in_excluded", "one_by_one", "unsubscribed"):
-        assert await h.mail_to(tenant.address(name), campaign_id=sent.id) == [], name
+        assert await sink.mail_to(tenant.address(name), campaign_id=sent.id) == [], name
 
 
 async def test_another_tenants_key_finds_none_of_these_customers(tenant: h.Tenant) -> None:

@@ -1,0 +1,42 @@
+"""The platform's Kafka topics (contracts.topics), as an operator creates or removes them.
+
+python tools/topics.py create [--namespace NS] [--replication N]
+python tools/topics.py delete --namespace NS     a namespace's copy, consumer groups too
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from servicekit.kafka.admin import create_topics, delete_namespace
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["create", "delete"])
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    )
+    parser.add_argument("--namespace", default=os.environ.get("KAFKA_NAMESPACE", ""))
+    parser.add_argument(
+        "--replication", type=int, default=int(os.environ.get("KAFKA_REPLICATION", "1"))
+    )
+    args = parser.parse_args(argv)
+    if args.command == "create":
+        created = asyncio.run(
+            create_topics(args.bootstrap, args.namespace, replication=args.replication)
+        )
+        print(f"topics created: {len(created)}" + (f" ({', '.join(created)})" if created else ""))
+        return 0
+    if not args.namespace:
+        parser.error("delete needs --namespace (the platform's own topics are never deleted)")
+    topics, groups = asyncio.run(delete_namespace(args.bootstrap, args.namespace))
+    print(f"deleted {len(topics)} topics and {len(groups)} consumer groups")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
