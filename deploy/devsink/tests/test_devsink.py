@@ -108,7 +108,15 @@ async def test_bounce_recipient_is_refused_with_550(sink: DevSink) -> None:
     assert code == 550
     assert text.startswith("5.1.1 <bounce-1@example.com>")
     stats = await get_json(sink, "/stats")
-    assert stats == {"count": 0, "rejected": {"bounce": 1, "defer": 0}}
+    assert stats["count"] == 0
+    assert stats["rejected"] == {
+        "bounce": 1,
+        "defer": 0,
+        "block": 0,
+        "full": 0,
+        "grey": 0,
+        "rate_limited": 0,
+    }
 
 
 async def test_defer_recipient_gets_451_twice_then_is_accepted(sink: DevSink) -> None:
@@ -118,7 +126,8 @@ async def test_defer_recipient_gets_451_twice_then_is_accepted(sink: DevSink) ->
     await send(sink, a_message("defer.x@example.com"))
 
     assert len(await get_json(sink, "/messages?to=defer.x@example.com")) == 1
-    assert (await get_json(sink, "/stats"))["rejected"] == {"bounce": 0, "defer": 2}
+    rejected = (await get_json(sink, "/stats"))["rejected"]
+    assert (rejected["bounce"], rejected["defer"]) == (0, 2)
 
 
 async def test_mixed_recipients_store_only_the_accepted_ones(sink: DevSink) -> None:
