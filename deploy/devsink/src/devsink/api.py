@@ -1,11 +1,12 @@
 """A small HTTP/1.1 JSON API over the caught mail, on plain asyncio streams.
 
 GET    /healthz                 {"status": "ok"}
-GET    /stats                   {"count": n, "rejected": {"bounce": n, "defer": n}}
+GET    /stats                   {"count": n, "rejected": {kind: n}, "sessions": {...},
+                                 "domains": {domain: {...}}}
 GET    /messages?to=&after=&limit=   oldest first, ids greater than `after`
 GET    /messages/<id>           one summary
 GET    /messages/<id>/raw       the RFC 5322 bytes as received
-DELETE /messages                forget all mail and the per-address deferral counts
+DELETE /messages                forget all mail, the per-address history and the counts
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devsink.policy import RecipientPolicy
+from devsink.stats import SinkStats
 from devsink.store import MessageStore
 
 DEFAULT_LIMIT = 1000
@@ -31,9 +33,10 @@ class BadRequest(Exception):
 
 
 class SinkApi:
-    def __init__(self, store: MessageStore, policy: RecipientPolicy) -> None:
+    def __init__(self, store: MessageStore, policy: RecipientPolicy, stats: SinkStats) -> None:
         self._store = store
         self._policy = policy
+        self._sink_stats = stats
 
     def respond(self, method: str, target: str) -> Response:
         url = urlsplit(target)
@@ -54,7 +57,7 @@ class SinkApi:
                 return _json(HTTPStatus.OK, self._list(query))
             case "DELETE", ["messages"]:
                 deleted = self._store.clear()
-                self._policy.reset()
+                self._reset_counters()
                 return _json(HTTPStatus.OK, {"deleted": deleted})
             case "GET", ["messages", message_id]:
                 message = self._store.get(_int(message_id, "id"))
@@ -69,7 +72,15 @@ class SinkApi:
         return _json(HTTPStatus.NOT_FOUND, {"error": f"no route for {method} /{'/'.join(parts)}"})
 
     def _stats(self) -> dict[str, Any]:
-        return {"count": self._store.count, "rejected": dict(self._policy.rejected)}
+        return {
+            "count": self._store.count,
+            "rejected": dict(self._policy.rejected),
+            **self._sink_stats.as_json(),
+        }
+
+    def _reset_counters(self) -> None:
+        self._policy.reset()
+        self._sink_stats.reset()
 
     def _list(self, query: dict[str, str]) -> list[dict[str, Any]]:
         limit = min(_int(query.get("limit", str(DEFAULT_LIMIT)), "limit"), MAX_LIMIT)

@@ -10,6 +10,7 @@ from pathlib import Path
 from devsink.api import SinkApi, start_http_server
 from devsink.policy import RecipientPolicy
 from devsink.smtp import SinkHandler, start_smtp_server
+from devsink.stats import SinkStats
 from devsink.store import MessageStore
 
 
@@ -37,6 +38,7 @@ class DevSink:
         self.config = config
         self.store = MessageStore(config.store_dir)
         self.policy = RecipientPolicy()
+        self.stats = SinkStats()
         self._servers: list[asyncio.Server] = []
 
     @property
@@ -49,8 +51,8 @@ class DevSink:
 
     async def start(self) -> None:
         self.store.open()
-        handler = SinkHandler(self.store, self.policy)
-        api = SinkApi(self.store, self.policy)
+        handler = SinkHandler(self.store, self.policy, self.stats)
+        api = SinkApi(self.store, self.policy, self.stats)
         self._servers = [
             await start_smtp_server(handler, self.config.host, self.config.smtp_port),
             await start_http_server(api, self.config.host, self.config.http_port),
