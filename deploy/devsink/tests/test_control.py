@@ -204,8 +204,10 @@ def test_command_line_sets_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
         ["--slow-seconds", "0.5", "--rate-limit", "A.example=50", "--rate-limit", "b.example=5"]
     )
 
-    assert from_env.policy == PolicySettings(30.0, 2.0, {"env.example": 9})
-    assert from_flags.policy == PolicySettings(30.0, 0.5, {"a.example": 50, "b.example": 5})
+    assert from_env.policy_settings == PolicySettings(30.0, 2.0, {"env.example": 9})
+    assert from_flags.policy_settings == PolicySettings(
+        30.0, 0.5, {"a.example": 50, "b.example": 5}
+    )
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ class SinkConfig:
         )
 
     @property
-    def policy(self) -> PolicySettings:
+    def policy_settings(self) -> PolicySettings:
         """The policy settings, checked and normalised as `PUT /policy` would."""
         return PolicySettings().updated(
             {
@@ -68,7 +68,7 @@ class DevSink:
     def __init__(self, config: SinkConfig) -> None:
         self.config = config
         self.store = MessageStore(config.store_dir)
-        self.policy = RecipientPolicy(config.policy)
+        self.policy = RecipientPolicy(config.policy_settings)
         self.stats = SinkStats()
         self._servers: list[asyncio.Server] = []
 
