@@ -1,4 +1,6 @@
-"""Development SMTP sink (SPEC §8): accepts, bounces or defers mail and lists it over HTTP."""
+"""Development SMTP sink (SPEC §8): catches mail and lists it over HTTP, and answers chosen
+recipients as mailbox providers do (bounce, deferral, block, mailbox full, greylisting,
+slow replies, per-domain rate limits); README.md lists the replies."""
 
 from devsink.app import DevSink, SinkConfig
 from devsink.policy import RecipientPolicy
