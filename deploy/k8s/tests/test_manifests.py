@@ -190,6 +190,30 @@ def test_objects_match_the_kubernetes_schemas(kustomization: str) -> None:
     )
 
 
+def duplicates(values: list[Any]) -> list[Any]:
+    return sorted({v for v in values if values.count(v) > 1}, key=str)
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_names_are_unique(kustomization: str) -> None:
+    """What the schemas cannot see and the API server refuses (or silently overrides)."""
+    docs = render(kustomization)
+    assert not duplicates([(d["kind"], d["metadata"]["name"]) for d in docs])
+    for name, service in of_kind(docs, "Service").items():
+        ports = service["spec"].get("ports", [])
+        assert not duplicates([p.get("name") for p in ports]), f"Service {name}: port names"
+        assert not duplicates([p["port"] for p in ports]), f"Service {name}: port numbers"
+    for where, pod in workloads(docs):
+        assert not duplicates([c["name"] for c in containers(pod)]), where
+        assert not duplicates([v["name"] for v in pod.get("volumes", [])]), where
+        for container in containers(pod):
+            ports = container.get("ports", [])
+            label = f"{where}/{container['name']}"
+            assert not duplicates([p.get("name") for p in ports if "name" in p]), label
+            assert not duplicates([p["containerPort"] for p in ports]), label
+            assert not duplicates([e["name"] for e in container.get("env", [])]), label
+
+
 # ---------------------------------------------------------------------------- workloads
 
 
