@@ -8,7 +8,7 @@ export UV_PYTHON_PREFERENCE := only-system
 export PATH := $(HOME)/.local/bin:$(PATH)
 export UV := uv
 ENV := set -a; source .local/env; set +a;
-PYTEST_TIERS ?= libs deploy/devsink services tests/e2e
+PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/e2e
 
 .PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
         docs schemas demo bench clean
@@ -19,9 +19,10 @@ help: ## list targets
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
 
-install: uv ## install Python deps (uv, the machine's Python), Debian packages and Kafka jars
+install: uv ## install Python deps (uv, the machine's Python), Debian packages, Kafka jars, kustomize
 	$(UV) sync --frozen --quiet
 	deploy/local/install.sh
+	deploy/k8s/install-kustomize.sh
 
 up: install ## start Kafka, PostgreSQL, Redis, the SMTP sink and the five services
 	deploy/local/up.sh
