@@ -149,9 +149,30 @@ http {{
     return subprocess.Popen([nginx, "-p", str(directory), "-c", str(conf)], start_new_session=True)
 
 
-def start_tracking(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def server_command(server: str, port: int, processes: int) -> list[str]:
+    """The tracking app as the service runs it (`python -m tracking`: uvicorn, httptools,
+    its guarded protocol), under plain uvicorn, or under granian; the same number of
+    processes each."""
+    if server == "service":
+        return [sys.executable, "-m", "tracking"]
+    if server == "uvicorn":
+        return [
+            sys.executable, "-m", "uvicorn", "--factory", "tracking.main:asgi",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
+            "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
+        "--loop", "uvloop", "--no-ws", "--log-level", "warning", "tracking.main:asgi",
+    ]  # fmt: skip
+
+
+def start_tracking(
+    env: dict[str, str], log: Path, server: str, port: int, processes: int
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tracking"],
+        server_command(server, port, processes),
         env=env,
         cwd=ROOT,
         stdout=log.open("wb"),
@@ -163,7 +184,7 @@ def start_tracking(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 def wait_processes(log: Path, count: int, timeout: float = 120.0) -> None:
     """Every process of the service listens (otherwise wrk's connections go to the first)."""
     deadline = time.monotonic() + timeout
-    while log.read_text(errors="replace").count("tracking serving http") < count:
+    while log.read_text(errors="replace").count("tracking process ") < count:
         if time.monotonic() > deadline:
             raise RuntimeError(f"not all {count} tracking processes started:\n{log.read_text()}")
         time.sleep(0.3)
@@ -184,6 +205,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--server", choices=["service", "uvicorn", "granian"], default="service")
     args = parser.parse_args()
 
     env = load_env()
@@ -200,6 +222,8 @@ def main() -> int:
         TOKEN_SECRET=secret,
         TRACKING_PROCESSES=str(args.processes),
         BOUNCE_SMTP_PORT="0",
+        BOUNCE_INTAKE="true" if args.server == "service" else "false",
+        INTERNAL_PORT=str(free_port()),
         LOG_LEVEL="WARNING",
     )
     asyncio.run(create_topics(bootstrap, namespace))
@@ -210,7 +234,9 @@ def main() -> int:
         pixel_script = wrk_script(workdir, "pixel", opens)
         click_script = wrk_script(workdir, "click", clicks)
         env["LOG_LEVEL"] = "INFO"
-        tracking = start_tracking(env, workdir / "tracking.log")
+        tracking = start_tracking(
+            env, workdir / "tracking.log", args.server, tracking_port, args.processes
+        )
         wait_http(f"http://127.0.0.1:{tracking_port}/healthz")
         wait_processes(workdir / "tracking.log", args.processes)
         nginx = start_nginx(workdir, nginx_port)
@@ -254,6 +280,7 @@ def main() -> int:
         "tracking.click_p50_ms": click["p50_ms"],
         "tracking.click_p99_ms": click["p99_ms"],
         "tracking.processes": args.processes,
+        "tracking.server": args.server,
         "tracking.pixel_requests": int(pixel["requests"]),
         "tracking.pixel_events_in_kafka": opened,
         "tracking.click_requests": int(click["requests"]),

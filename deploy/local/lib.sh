@@ -471,9 +471,10 @@ sink_wait_ready() { await_ready sink "$LOG_DIR/sink.log" sink_ready; }
 
 # ---------------------------------------------------------------- services
 
-# Instance k of a service: "delivery" for k=1, then "delivery-2", ...; HTTP port +10 each.
+# Instance k of a service: "delivery" for k=1, then "delivery-2", ...; HTTP port +100 each
+# (tracking's internal port, 8014, moves the same way).
 instance_name() { if (($2 == 1)); then echo "$1"; else echo "$1-$2"; fi; }
-instance_port() { echo $((SERVICE_PORT[$1] + 10 * ($2 - 1))); }
+instance_port() { echo $((SERVICE_PORT[$1] + 100 * ($2 - 1))); }
 
 service_healthy() { http_ok "http://127.0.0.1:$1/healthz"; }
 
@@ -488,7 +489,8 @@ service_start() {
     fi
     require_port_free "$port" "$name"
     say "starting $name on :$port"
-    HTTP_PORT=$port INSTANCE_ID=$service-$k spawn_uv "$name" "$LOG_DIR/$name.log" "$service"
+    HTTP_PORT=$port INTERNAL_PORT=$((port + 10)) INSTANCE_ID=$service-$k \
+        spawn_uv "$name" "$LOG_DIR/$name.log" "$service"
 }
 
 service_wait_ready() {

@@ -5,7 +5,7 @@
 #   deploy/local/up.sh
 #   SERVICES="delivery tracking" deploy/local/up.sh    # only these services
 #   SERVICES= deploy/local/up.sh                       # infrastructure only
-#   DELIVERY_PROCESSES=3 deploy/local/up.sh            # delivery on :8003, :8013, :8023
+#   DELIVERY_PROCESSES=3 deploy/local/up.sh            # delivery on :8003, :8103, :8203
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

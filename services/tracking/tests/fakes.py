@@ -13,12 +13,16 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import uvicorn
+
 from contracts import Event
 from servicekit.tokens import Claims, Kind, TokenCodec
 from testkit.fakes import FakeDatabase
+from tracking.__main__ import config, listen
 from tracking.bootstrap import Ports
+from tracking.fastpath import HitFastPath
+from tracking.front import PortSplit
 from tracking.main import create_app
-from tracking.server import Front, lifespan, listening_socket, serving
 from tracking.settings import Settings
 
 SECRET = "1:unit-secret"
@@ -64,9 +68,10 @@ def sign(kind: Kind, *, url: str | None = None, seed: int = 1, sent: float = NOW
 
 
 class ThreadedTracking:
-    """The real HTTP front and FastAPI app, with fake ports, on a port of 127.0.0.1."""
+    """The real front (uvicorn with the guarded protocol) and app, with fake ports, on two
+    ports of 127.0.0.1 (public and internal), in a thread."""
 
-    def __init__(self, now: float = NOW) -> None:
+    def __init__(self, now: float = NOW, **settings: Any) -> None:
         self.publisher = FakePublisher()
         self.store = FakeMailStore()
 
@@ -74,34 +79,31 @@ class ThreadedTracking:
         async def fakes(_: Settings) -> AsyncIterator[Ports]:
             yield Ports(FakeDatabase(), self.publisher, self.store, TOKENS, lambda: now)
 
-        self.app = create_app(Settings(token_secret=SECRET, bounce_intake=False), build=fakes)
-        self._sock = listening_socket("127.0.0.1", 0, reuse_port=False)
+        self._sock = listen("127.0.0.1", 0)
+        self._internal = listen("127.0.0.1", 0)
         self.port = self._sock.getsockname()[1]
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._run(),))
-
-    async def _run(self) -> None:
-        self._stop = asyncio.Event()
-        async with (
-            lifespan(self.app) as state,
-            serving(Front(self.app, state), self._sock, grace=1.0),
-        ):
-            self._ready.set()
-            await self._stop.wait()
+        self.internal_port = self._internal.getsockname()[1]
+        options = {"token_secret": SECRET, "bounce_intake": False, **settings}
+        app = create_app(Settings(**options), build=fakes)
+        self.app = PortSplit(HitFastPath(app), self.internal_port)
+        front = config(Settings(**options), self.app, loop="asyncio", workers=None)
+        self._server = uvicorn.Server(front)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock, self._internal]}
+        )
 
     def __enter__(self) -> ThreadedTracking:
         self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("server did not start")
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
+        self._server.should_exit = True
         self._thread.join(10)
-        self._loop.close()
 
     def wait_for_events(self, count: int, timeout: float = 2.0) -> list[Event]:
         deadline = time.monotonic() + timeout

@@ -18,7 +18,7 @@ class HitFastPath:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+        if scope["type"] == "http" and scope["method"] == "GET":
             path: str = scope["path"]
             prefix = path[:3]
             if prefix in ("/o/", "/c/"):
@@ -29,7 +29,7 @@ class HitFastPath:
                         reply = await hits.pixel_reply(path[3:], agent)
                     else:
                         reply = await hits.click_reply(path[3:], agent)
-                    await _respond(send, reply, head=scope["method"] == "HEAD")
+                    await _respond(send, reply)
                     return
         await self.app(scope, receive, send)
 
@@ -41,6 +41,6 @@ def _user_agent(headers: list[tuple[bytes, bytes]]) -> str:
     return ""
 
 
-async def _respond(send: Any, reply: Reply, *, head: bool) -> None:
+async def _respond(send: Any, reply: Reply) -> None:
     await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi})
-    await send({"type": "http.response.body", "body": b"" if head else reply.body})
+    await send({"type": "http.response.body", "body": reply.body})

@@ -4,24 +4,29 @@ endpoints, the unsubscribe pages; `asgi` puts the hit fast path in front of it a
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
-from servicekit.http import service_app
+from servicekit.http import configure_logging, service_app
 from tracking import bootstrap, metrics
 from tracking.adapters import smtp
 from tracking.api import hits as hit_routes
 from tracking.bootstrap import Ports
 from tracking.domain import MachineRules
 from tracking.fastpath import HitFastPath
+from tracking.front import PortSplit
 from tracking.handlers import intake_mail
 from tracking.hits import HitEndpoints
 from tracking.settings import Settings
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
+
+log = logging.getLogger("tracking")
 
 
 def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
@@ -35,6 +40,7 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
             if settings.bounce_intake:
                 server = await stack.enter_async_context(bounce_listener(settings, ports))
                 state["bounce_port"] = server.sockets[0].getsockname()[1]
+            log.info("tracking process %d ready", os.getpid())
             yield state
 
     app = service_app(
@@ -48,9 +54,12 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     return app
 
 
-def asgi(settings: Settings | None = None) -> HitFastPath:
-    """The app as ASGI servers should run it (`uvicorn --factory tracking.main:asgi`)."""
-    return HitFastPath(create_app(settings or Settings()))
+def asgi(settings: Settings | None = None) -> PortSplit:
+    """The app as the server runs it (`uvicorn --factory tracking.main:asgi`): the hit fast
+    path in front, operational paths kept to the internal port."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    return PortSplit(HitFastPath(create_app(settings)), settings.internal_port)
 
 
 @asynccontextmanager

@@ -9,9 +9,19 @@ class Settings(ServiceSettings):
     http_port: int = 8004
     database_schema: str = "tracking"
     tracking_processes: int = Field(
-        default=2,
-        ge=1,
-        description="HTTP processes sharing the port (SO_REUSEPORT); one per core.",
+        default=2, ge=1, description="Processes sharing the ports; one per core."
+    )
+    internal_port: int = Field(
+        default=8014, description="Port of /metrics and the API documents (not public)."
+    )
+    http_head_seconds: float = Field(
+        default=10.0, gt=0, description="Time a client has to send a request's line and headers."
+    )
+    http_max_connections: int = Field(
+        default=4096, ge=1, description="Open connections per process; more are answered 503."
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5, gt=0, description="Idle keep-alive connections are closed after this."
     )
     bounce_smtp_host: str = Field(default="127.0.0.1")
     bounce_smtp_port: int = Field(
@@ -25,8 +35,4 @@ class Settings(ServiceSettings):
     )
     kafka_publish_timeout_ms: int = Field(
         default=10_000, description="How long a hit waits for Kafka before a 503."
-    )
-    http_reuse_port: bool = Field(
-        default=False,
-        description="Share the HTTP port with sibling processes (set by the launcher).",
     )

@@ -11,6 +11,7 @@ import aiosmtplib
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from tracking_tests_fakes import dsn
@@ -18,9 +19,11 @@ from tracking_tests_fakes import dsn
 from contracts import Bounced, BounceKind, Clicked, Opened, Unsubscribed, decode
 from contracts.topics import TOPICS
 from servicekit.tokens import Claims, Kind, TokenCodec
+from tracking.__main__ import config, listen
 from tracking.domain import PIXEL
+from tracking.fastpath import HitFastPath
+from tracking.front import PortSplit
 from tracking.main import create_app
-from tracking.server import Front, lifespan, listening_socket, serving
 from tracking.settings import Settings
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}
@@ -29,6 +32,7 @@ BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/201001
 @dataclass
 class Running:
     base: str
+    internal: str
     smtp_port: int
     namespace: str
     schema: str
@@ -65,17 +69,27 @@ async def service(stack, kafka_namespace, pg_schema):
         token_secret=stack.token_secret,
         bounce_smtp_port=0,
     )
-    app = create_app(settings)
-    sock = listening_socket("127.0.0.1", 0, reuse_port=False)
-    async with lifespan(app) as state, serving(Front(app, state), sock, grace=1.0):
+    sock, internal = listen("127.0.0.1", 0), listen("127.0.0.1", 0)
+    app = PortSplit(HitFastPath(create_app(settings)), internal.getsockname()[1])
+    server = uvicorn.Server(config(settings, app, loop="asyncio", workers=None))
+    serving = asyncio.create_task(server.serve(sockets=[sock, internal]))
+    while not server.started:
+        assert not serving.done(), serving
+        await asyncio.sleep(0.05)
+    state = server.lifespan.state
+    try:
         yield Running(
             base=f"http://127.0.0.1:{sock.getsockname()[1]}",
+            internal=f"http://127.0.0.1:{internal.getsockname()[1]}",
             smtp_port=state["bounce_port"],
             namespace=kafka_namespace,
             schema=pg_schema,
             kafka=stack.kafka,
             tokens=state["ports"].tokens,
         )
+    finally:
+        server.should_exit = True
+        await serving
 
 
 async def end_offsets(service: Running, topic: str) -> int:
@@ -234,6 +248,8 @@ async def test_health_and_metrics(service):
     async with httpx.AsyncClient(base_url=service.base) as client:
         await client.get("/o/forged")
         health = await client.get("/healthz")
+        assert (await client.get("/metrics")).status_code == 404, "not on the public port"
+    async with httpx.AsyncClient(base_url=service.internal) as client:
         metrics = (await client.get("/metrics")).text
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert 'tracking_rejected_tokens_total{kind="open"}' in metrics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from urllib.parse import quote
 
 import pytest
@@ -178,7 +179,7 @@ def test_pipelined_requests_are_answered_in_order(fresh):
             for path in (
                 f"/c/{sign(Kind.CLICK, url=DEST)}",
                 "/o/bad",
-                "/openapi.json",
+                "/healthz",
                 f"/o/{sign(Kind.OPEN)}",
             )
         )
@@ -196,9 +197,9 @@ def test_garbage_gets_a_400_and_the_connection_closes(fresh):
     assert answer.startswith(b"HTTP/1.1 400 ")
 
 
-def test_oversized_url_gets_a_413(fresh):
+def test_oversized_url_gets_a_414(fresh):
     answer = _raw_exchange(fresh.port, b"GET /o/" + b"A" * 10_000 + b" HTTP/1.1\r\n\r\n")
-    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert answer.startswith(b"HTTP/1.1 414 ")
 
 
 def test_http_1_0_closes_after_the_answer(fresh):
@@ -206,10 +207,15 @@ def test_http_1_0_closes_after_the_answer(fresh):
     assert answer.startswith(b"HTTP/1.1 200 ") and b"connection: close" in answer
 
 
-def test_other_paths_reach_the_app(fresh, client):
-    status, _, body = client.request("GET", "/openapi.json")
+def test_documents_and_metrics_answer_on_the_internal_port_only(fresh, client):
+    for path in ("/openapi.json", "/docs", "/metrics"):
+        assert client.request("GET", path)[0] == 404, path
+    internal = Client(fresh.internal_port)
+    status, _, body = internal.request("GET", "/openapi.json")
     assert status == 200 and b"/o/{token}" in body and b"/u/{token}" in body
+    assert internal.request("GET", "/metrics")[0] == 200
     assert client.request("GET", "/nothing/here")[0] == 404
+    assert client.request("GET", "/healthz")[0] == 200
 
 
 def test_upgrade_requests_are_answered_without_switching_protocols(fresh):
@@ -219,3 +225,22 @@ def test_upgrade_requests_are_answered_without_switching_protocols(fresh):
         b"\x81\x85websocket frame",
     )
     assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1") == 1
+
+
+def test_a_client_that_sends_its_head_too_slowly_is_cut_off():
+    from tracking_tests_fakes import ThreadedTracking
+
+    with ThreadedTracking(http_head_seconds=0.5) as slow:
+        with socket.create_connection(("127.0.0.1", slow.port), timeout=5) as sock:
+            sock.sendall(b"GET /o/bad HTTP/1.1\r\n")
+            for _ in range(3):
+                time.sleep(0.3)
+                try:
+                    sock.sendall(b"X")  # a byte now and then, never the end of the head
+                except OSError:
+                    break
+            assert sock.recv(100) == b"", "closed without an answer"
+        with socket.create_connection(("127.0.0.1", slow.port), timeout=5) as idle:
+            time.sleep(0.8)  # connected, nothing sent
+            assert idle.recv(100) == b""
+        assert Client(slow.port).request("GET", "/healthz")[0] == 200, "and it keeps serving"

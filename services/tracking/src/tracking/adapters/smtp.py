@@ -52,4 +52,5 @@ async def start_listener(intake: Intake, host: str, port: int) -> asyncio.Server
             timeout=60,
         )
 
-    return await asyncio.get_running_loop().create_server(protocol, host, port)
+    # Every process of the service listens; the kernel spreads connections over them.
+    return await asyncio.get_running_loop().create_server(protocol, host, port, reuse_port=True)
