@@ -33,6 +33,29 @@ class Stack:
     tracking_base_url: str
 
 
+def _load_test_modules() -> None:
+    """Each area's tests/{fakes,support,harness,helpers}.py, importable as
+    `<area>_tests_<name>` (importlib mode keeps test folders off sys.path, and every area
+    has a fakes.py of its own)."""
+    import importlib.util
+    import sys
+
+    order = ("support", "fakes", "helpers", "harness")  # later ones import earlier ones
+    paths = [p for p in ROOT.glob("*/*/tests/*.py") if p.stem in order]
+    for path in sorted(paths, key=lambda p: (order.index(p.stem), str(p))):
+        name = f"{path.parent.parent.name}_tests_{path.stem}"
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_load_test_modules()
+
+
 def _load_local_env() -> None:
     """Variables from `.local/env` when the shell did not export them (e.g. an IDE run)."""
     env_file = ROOT / ".local" / "env"

@@ -1,31 +1,14 @@
-"""Makes helpers.py importable as `devsink_testkit` (importlib mode keeps test folders off
-sys.path, and a name of its own cannot clash with another folder's helpers)."""
+"""A dev sink per test, started in-process on free ports (helpers.py builds its config)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
+from devsink_tests_helpers import sink_config
 
-
-def _load(name: str, filename: str) -> None:
-    if name in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-
-
-_load("devsink_testkit", "helpers.py")
-
-from devsink_testkit import sink_config  # noqa: E402
-
-from devsink import DevSink  # noqa: E402
+from devsink import DevSink
 
 
 @pytest_asyncio.fixture

@@ -8,7 +8,7 @@ import socket
 
 import aiosmtplib
 import pytest
-from devsink_testkit import a_message, get_json, http, put_policy, refused_code, send
+from devsink_tests_helpers import a_message, get_json, http, put_policy, refused_code, send
 
 from devsink import DevSink, RecipientPolicy
 from devsink.__main__ import parse_config

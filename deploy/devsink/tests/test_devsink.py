@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiosmtplib
-from devsink_testkit import a_message, get_json, http, refused_code, send, sink_config
+from devsink_tests_helpers import a_message, get_json, http, refused_code, send, sink_config
 
 from devsink import DevSink, MessageStore
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
-from devsink_testkit import (
+from devsink_tests_helpers import (
     a_message,
     conversation,
     get_json,

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from servicekit.errors import DomainError, FieldError
+
 
 class Problem(Protocol):
     @property
@@ -24,11 +26,6 @@ class Problem(Protocol):
 
     @property
     def reason(self) -> str: ...
-
-
-class _Problem:
-    def __init__(self, field: str | None, reason: str) -> None:
-        self.field, self.reason = field, reason
 
 
 class ErrorItem(BaseModel):
@@ -68,10 +65,14 @@ def error_response(
 
 
 def install_common_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def refused(_: Request, exc: DomainError) -> JSONResponse:
+        return error_response(exc.status, exc.errors, **exc.extra)
+
     @app.exception_handler(RequestValidationError)
     async def malformed(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            _Problem(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), e["msg"])
+            FieldError(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), e["msg"])
             for e in exc.errors()
         ]
         return error_response(422, errors)
@@ -81,6 +82,6 @@ def install_common_handlers(app: FastAPI) -> None:
         field = "authorization" if exc.status_code == 401 else None
         return error_response(
             exc.status_code,
-            [_Problem(field, str(exc.detail))],
+            [FieldError(field, str(exc.detail))],
             headers=dict(exc.headers) if exc.headers else None,
         )

@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from servicekit.kafka.subscriptions import Subscription
+from servicekit.loops import Loop, running
 from servicekit.settings import ServiceSettings
+
+S = TypeVar("S")
+P = TypeVar("P")
 
 HealthCheck = Callable[[], Awaitable[object]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, Any]]]
@@ -32,6 +37,33 @@ log = logging.getLogger(__name__)
 def ports(request: Request) -> Any:
     """FastAPI dependency: the ports the lifespan built."""
     return request.state.ports
+
+
+def port(name: str) -> Callable[[Request], Any]:
+    """FastAPI dependency on one port: `Annotated[Store, Depends(port("store"))]`."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.state.ports, name)
+
+    dependency.__name__ = f"port_{name}"
+    return dependency
+
+
+@asynccontextmanager
+async def serving(
+    build: Callable[[S], AbstractAsyncContextManager[P]],
+    settings: S,
+    subscriptions: Sequence[Subscription[Any]],
+    loops: Callable[[P], Sequence[Loop]] = lambda _: (),
+) -> AsyncIterator[P]:
+    """A service's life: its ports built, its loops running and its subscriptions consumed
+    while the block runs (the ports are the handlers' context); all stopped in reverse."""
+    async with (
+        build(settings) as service_ports,
+        running(*loops(service_ports)),
+        service_ports.bus.consuming(subscriptions, service_ports),  # type: ignore[attr-defined]
+    ):
+        yield service_ports
 
 
 def checks_of(service_ports: object) -> dict[str, HealthCheck]:

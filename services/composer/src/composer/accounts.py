@@ -10,18 +10,10 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field
 
 from composer import rules
-from composer.domain import (
-    Conflict,
-    FieldError,
-    Forbidden,
-    Invalid,
-    NotFound,
-    RegisteredSender,
-    Tenant,
-    User,
-)
+from composer.domain import RegisteredSender, Tenant, User
 from composer.ports import Store, Tx
 from servicekit.auth import Principal, Role, new_key
+from servicekit.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 
 RoleName = Literal["member", "manager", "admin"]
 

@@ -14,10 +14,10 @@ import sys
 from composer import accounts
 from composer.adapters.postgres import PostgresStore
 from composer.bootstrap import MIGRATIONS
-from composer.domain import Invalid
 from composer.settings import Settings
 from servicekit import outbox
 from servicekit.db import database
+from servicekit.errors import Invalid
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -12,61 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import DeliveryProgress, RecipientSpec, TrackingSettings, merge
 from servicekit.auth import Principal, Role
+from servicekit.errors import Conflict, Forbidden
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
 ON_BEHALF: frozenset[str] = frozenset({"on_behalf_user", "on_behalf_registered"})
 
 
 # ---------------------------------------------------------------- errors
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str | None
-    reason: str
-    allowed: list[str] | None = None
-
-
-class DomainError(Exception):
-    """A request the rules refuse; the HTTP layer turns each kind into a status code."""
-
-
-class Invalid(DomainError):
-    """422: the input breaks a rule."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
-        self.errors = errors
-
-    @classmethod
-    def one(cls, field_name: str, reason: str) -> Invalid:
-        return cls([FieldError(field_name, reason)])
-
-
-class Forbidden(DomainError):
-    """403: the role of the caller does not allow it."""
-
-    def __init__(self, field_name: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field_name
-        self.reason = reason
-
-
-class NotFound(DomainError):
-    """404: absent, or belongs to another tenant (the two are indistinguishable on purpose)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} not found")
-        self.what = what
-
-
-class Conflict(DomainError):
-    """409: the object's state does not allow the operation."""
-
-    def __init__(self, reason: str, *, state: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.state = state
 
 
 # ---------------------------------------------------------------- accounts

@@ -9,17 +9,11 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from composer import domain, rules, snapshot
-from composer.domain import (
-    Campaign,
-    CampaignContent,
-    Directory,
-    Invalid,
-    NotFound,
-    Progress,
-)
+from composer.domain import Campaign, CampaignContent, Directory, Progress
 from composer.ports import Clock, Store, Tx
 from contracts import CampaignCancelled, CampaignScheduled
 from servicekit.auth import Principal
+from servicekit.errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,8 +15,9 @@ from composer.api import accounts, campaigns, errors
 from composer.bootstrap import Ports
 from composer.scheduler import release_loop
 from composer.settings import Settings
-from servicekit.http import service_app
-from servicekit.loops import Loop, Periodic, running
+from servicekit.api_errors import install_common_handlers
+from servicekit.http import service_app, serving
+from servicekit.loops import Loop, Periodic
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
 
@@ -29,15 +31,12 @@ DESCRIPTION = (
 def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
-        async with (
-            build(settings) as ports,
-            running(*loops(settings, ports)),
-            ports.bus.consuming(routes.subscriptions(settings), ports),
-        ):
+        subscriptions = routes.subscriptions(settings)
+        async with serving(build, settings, subscriptions, partial(loops, settings)) as ports:
             yield {"ports": ports}
 
     app = service_app("composer", description=DESCRIPTION, lifespan=lifespan)
-    errors.install(app)
+    install_common_handlers(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_request_bytes)
     app.include_router(campaigns.router)
     app.include_router(accounts.router)

@@ -6,17 +6,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from composer.domain import (
-    ON_BEHALF,
-    CampaignContent,
-    Directory,
-    FieldError,
-    Forbidden,
-    Invalid,
-    User,
-)
+from composer.domain import ON_BEHALF, CampaignContent, Directory, User
 from contracts import merge
 from servicekit.auth import Principal, Role
+from servicekit.errors import FieldError, Forbidden, Invalid
 
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line length: the subject must fit one header line
 MAX_NAME_CHARS = 200

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from composer.domain import Campaign, Directory, Invalid, User
+from composer.domain import Campaign, Directory, User
 from composer.rules import MAX_SNAPSHOT_BYTES
 from contracts import Address, CampaignScheduled, Footer, StaffMember, encode, merge
+from servicekit.errors import Invalid
 
 
 def staff_member(user: User) -> StaffMember:

@@ -6,8 +6,8 @@ import pytest
 
 from composer import accounts
 from composer.accounts import SenderInput, TenantInput, UserInput
-from composer.domain import Conflict, Forbidden, Invalid, NotFound
 from servicekit.auth import Role, hash_secret, split_key
+from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from composer import handlers
-from composer.domain import CampaignContent, Forbidden, Invalid
+from composer.domain import CampaignContent
 from composer.rules import MAX_BODY_BYTES, MAX_CUSTOMER_IDS
 from servicekit.auth import Role
+from servicekit.errors import Forbidden, Invalid
 
 
 def content(**overrides: Any) -> CampaignContent:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from composer import handlers
-from composer.domain import CampaignContent, Conflict, Forbidden, Invalid, NotFound
+from composer.domain import CampaignContent
 from contracts import CampaignCancelled, CampaignScheduled
 from servicekit.auth import Role
+from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def suppression(redis: Redis, settings: Settings) -> RedisSuppressionState:
 
 @pytest.fixture
 async def cycle(settings: Settings) -> AsyncIterator[DigestCycle]:
-    from notifier_fakes import FakeClock
+    from notifier_tests_fakes import FakeClock
 
     async with build_digests(settings) as digests:
         yield cycle_of(replace(digests, clock=FakeClock()), settings)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from notifier_fakes import FakeClock, Scenario
+from notifier_tests_fakes import FakeClock, Scenario
 
 from contracts import DigestSent, Event, Timing, decode, topics
 from notifier import bootstrap

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_fakes import FakeClock, FakeStore, FakeSuppression, Scenario
+from notifier_tests_fakes import FakeClock, FakeStore, FakeSuppression, Scenario
 
 from contracts import Timing
 from notifier import handlers

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from recipients.domain import MAX_TEXT, FieldError, Invalid, check_attributes, is_valid_email
+from recipients.domain import MAX_TEXT, check_attributes, is_valid_email
+from servicekit.errors import FieldError, Invalid
 
 EDITABLE = ("email", "last_name", "first_name", "company", "attributes", "owner_user_id")
 
@@ -71,7 +72,7 @@ def checked(customer: CustomerInput) -> CustomerInput:
     ]
     errors += check_attributes(customer.attributes)
     if errors:
-        raise Invalid(*errors)
+        raise Invalid(errors)
     return customer
 
 
@@ -79,16 +80,16 @@ def patched(current: Customer, changes: Mapping[str, Any]) -> CustomerInput:
     """The customer with the given fields replaced (attributes as a whole)."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise Invalid(*(FieldError(name, "cannot be changed") for name in sorted(unknown)))
+        raise Invalid(FieldError(name, "cannot be changed") for name in sorted(unknown))
     return checked(replace(current.as_input(), **changes))
 
 
 def check_group_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise Invalid(FieldError("name", "must not be empty"))
+        raise Invalid.one("name", "must not be empty")
     if len(name) > 200:
-        raise Invalid(FieldError("name", "longer than 200 characters"))
+        raise Invalid.one("name", "longer than 200 characters")
     return name
 
 

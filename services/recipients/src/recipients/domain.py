@@ -13,39 +13,9 @@ from uuid import UUID, uuid5
 
 from contracts import CampaignScheduled, StaffMember
 from contracts.merge import ATTRIBUTE_PREFIX, FIELDS, is_known
+from servicekit.errors import FieldError
 
 # ---------------------------------------------------------------- errors
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str | None
-    reason: str
-
-
-class Invalid(Exception):
-    """The request breaks a rule; nothing was changed (422)."""
-
-    def __init__(self, *errors: FieldError) -> None:
-        super().__init__("; ".join(e.reason for e in errors))
-        self.errors = list(errors)
-
-
-class NotFound(Exception):
-    """No such object for this tenant; other tenants' objects are reported the same way."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} not found")
-        self.what = what
-
-
-class Conflict(Exception):
-    """The request contradicts the stored state, e.g. an address already taken (409)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 # ---------------------------------------------------------------- addresses and attributes

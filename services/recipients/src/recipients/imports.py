@@ -17,6 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from recipients.domain import is_valid_attribute_key
+from servicekit.errors import DomainError, FieldError
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _json_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -33,11 +34,14 @@ MemberRow = tuple[int, str | None, str | None]
 """(line, customer_id, email)."""
 
 
-class MalformedImport(Exception):
-    """The file cannot be read as the declared format; nothing is imported."""
+class MalformedImport(DomainError):
+    """The file cannot be read as the declared format; nothing is imported (422, or 415
+    when the Content-Type names neither CSV nor NDJSON)."""
 
     def __init__(self, line: int | None, reason: str) -> None:
-        super().__init__(f"line {line}: {reason}" if line else reason)
+        where = f"line {line}" if line else "body"
+        super().__init__([FieldError(where, reason)], **({"line": line} if line else {}))
+        self.status = 415 if line is None and "Content-Type" in reason else 422
         self.line = line
         self.reason = reason
 

@@ -10,11 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from recipients import bootstrap, routes
-from recipients.api import customers, errors, groups
+from recipients.api import customers, groups
 from recipients.bootstrap import Ports
 from recipients.settings import Settings
-from servicekit.http import service_app
-from servicekit.loops import running
+from servicekit.api_errors import install_common_handlers
+from servicekit.http import service_app, serving
+from servicekit.loops import Loop
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
 
@@ -26,17 +27,16 @@ DESCRIPTION = (
 
 
 def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
+    def loops(ports: Ports) -> list[Loop]:
+        return [ports.relay.loop()] if settings.run_outbox_relay else []
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
-        async with (
-            build(settings) as ports,
-            running(*([ports.relay.loop()] if settings.run_outbox_relay else [])),
-            ports.bus.consuming(routes.subscriptions(settings), ports),
-        ):
+        async with serving(build, settings, routes.subscriptions(settings), loops) as ports:
             yield {"ports": ports}
 
     app = service_app("recipients", description=DESCRIPTION, lifespan=lifespan)
-    errors.install(app)
+    install_common_handlers(app)
     app.include_router(customers.router)
     app.include_router(groups.router)
     return app

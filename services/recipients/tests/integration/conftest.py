@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-import recipients_fakes as fakes
+import recipients_tests_fakes as fakes
 from fastapi import FastAPI
 
 from contracts import Event

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-import recipients_fakes as fakes
+import recipients_tests_fakes as fakes
 
 from contracts import (
     Address,

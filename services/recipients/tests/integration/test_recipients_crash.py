@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import recipients_fakes as fakes
+import recipients_tests_fakes as fakes
 
 from contracts import AudienceResolved, Event, RecipientResolved, RecipientSpec, topics
 from recipients.bootstrap import MIGRATIONS

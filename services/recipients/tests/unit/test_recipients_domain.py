@@ -3,7 +3,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-import recipients_fakes as fakes
+import recipients_tests_fakes as fakes
 
 from contracts import RecipientResolved, StaffMember, decode
 from recipients.domain import (

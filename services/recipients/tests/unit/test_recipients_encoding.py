@@ -1,7 +1,7 @@
 import uuid
 from datetime import UTC, datetime
 
-import recipients_fakes as fakes
+import recipients_tests_fakes as fakes
 
 from contracts import Address, RecipientResolved, StaffMember, decode
 from recipients.domain import message_id, plan_audience

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-import recipients_fakes as fakes
+import recipients_tests_fakes as fakes
 
 from contracts import AudienceResolved, RecipientResolved, decode
 from recipients.domain import Checkpoint

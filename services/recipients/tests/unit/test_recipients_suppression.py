@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import recipients_fakes as fakes
+import recipients_tests_fakes as fakes
 
 from contracts import Bounced, Unsubscribed
 from recipients.handlers import register_bounce, register_unsubscribe

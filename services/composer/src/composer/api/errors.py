@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from composer.domain import Conflict, FieldError, Forbidden, Invalid, NotFound
-from servicekit.api_errors import error_response, error_responses, install_common_handlers
+from servicekit.api_errors import error_response, error_responses
+from servicekit.errors import FieldError
 
 ERROR_RESPONSES = error_responses(401, 403, 404, 409, 422)
-
-
-def install(app: FastAPI) -> None:
-    install_common_handlers(app)
-
-    @app.exception_handler(Invalid)
-    async def invalid(_: Request, exc: Invalid) -> JSONResponse:
-        return error_response(422, exc.errors)
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return error_response(403, [FieldError(exc.field or "role", exc.reason)])
-
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return error_response(404, [FieldError("id", f"{exc.what} not found")])
-
-    @app.exception_handler(Conflict)
-    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return error_response(409, [FieldError("state", exc.reason)], state=exc.state)
 
 
 class BodyLimit:

@@ -9,15 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from composer.accounts import IssuedKey
-from composer.domain import (
-    Campaign,
-    CampaignContent,
-    Invalid,
-    Progress,
-    RegisteredSender,
-    Tenant,
-    User,
-)
+from composer.domain import Campaign, CampaignContent, Progress, RegisteredSender, Tenant, User
+from servicekit.errors import Invalid
 
 
 class FooterOut(BaseModel):

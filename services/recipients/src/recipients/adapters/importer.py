@@ -10,9 +10,10 @@ from uuid import UUID
 import asyncpg
 
 from recipients.customers import ImportReport, Reject
-from recipients.domain import EMAIL_PATTERN, NotFound, import_id_prefix
+from recipients.domain import EMAIL_PATTERN, import_id_prefix
 from recipients.imports import CustomerRow, MemberRow
 from servicekit.db import load_queries
+from servicekit.errors import NotFound
 
 Q = load_queries(Path(__file__).with_name("imports.sql"))
 # Sorting and hashing a million staged rows on disk (the default 4 MB) took longer than the

@@ -14,9 +14,10 @@ import asyncpg
 
 from contracts import Unsubscribed
 from recipients.customers import Customer, CustomerInput, Group
-from recipients.domain import AudiencePlan, Checkpoint, Conflict, NotFound, new_id, no_exclusions
+from recipients.domain import AudiencePlan, Checkpoint, new_id, no_exclusions
 from servicekit import outbox
 from servicekit.db import load_queries
+from servicekit.errors import Conflict, NotFound
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 _FIRST = UUID(int=0)
@@ -70,7 +71,7 @@ class PostgresCustomers:
                 Q["insert_customer"], tenant_id, new_id(), *_values(customer)
             )
         except asyncpg.UniqueViolationError:
-            raise Conflict("email", "a customer with this address exists") from None
+            raise Conflict("a customer with this address exists", field="email") from None
         return _customer(row)
 
     async def get(self, tenant_id: UUID, customer_id: UUID) -> Customer:
@@ -108,7 +109,7 @@ class PostgresCustomers:
             try:
                 row = await conn.fetchrow(Q["update_customer"], tenant_id, customer_id, *values)
             except asyncpg.UniqueViolationError:
-                raise Conflict("email", "a customer with this address exists") from None
+                raise Conflict("a customer with this address exists", field="email") from None
         return _customer(row)
 
     async def delete(self, tenant_id: UUID, customer_id: UUID) -> None:

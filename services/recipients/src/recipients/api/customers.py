@@ -17,9 +17,9 @@ from recipients.api.models import (
     ImportReportOut,
 )
 from recipients.customers import Customer, CustomerInput, checked, patched
-from recipients.domain import FieldError, Invalid
 from recipients.imports import customer_rows, parse_content_type
 from servicekit.auth import CurrentPrincipal
+from servicekit.errors import FieldError, Invalid
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
 
@@ -146,7 +146,7 @@ def _changes(body: CustomerPatch) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     nulls = [name for name, value in changes.items() if value is None and name != "owner_user_id"]
     if nulls:
-        raise Invalid(*(FieldError(name, "must not be null") for name in nulls))
+        raise Invalid(FieldError(name, "must not be null") for name in nulls)
     return changes
 
 

@@ -20,9 +20,9 @@ from recipients.api.models import (
     MembersIn,
 )
 from recipients.customers import check_group_name
-from recipients.domain import NotFound
 from recipients.imports import member_rows, parse_content_type
 from servicekit.auth import CurrentPrincipal
+from servicekit.errors import NotFound
 
 router = APIRouter(prefix="/v1/groups", tags=["groups"], responses=ERROR_RESPONSES)
 
