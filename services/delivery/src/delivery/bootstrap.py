@@ -11,8 +11,8 @@ from delivery.adapters.dkim import DkimSigner
 from delivery.adapters.postgres import PgCampaigns, PgInstances, PgLedger, PgSuppressions
 from delivery.adapters.smtp import SmtpMailer, SmtpOptions
 from delivery.ports import Campaigns, Instances, Ledger, Mailer, Suppressions
-from delivery.render import RenderConfig
 from delivery.settings import Settings
+from mailkit.render import RenderConfig
 from servicekit import outbox
 from servicekit.db import Database, database
 from servicekit.kafka import Bus, kafka_bus

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from contracts import CampaignScheduled, decode
 from delivery.ports import Campaigns
-from delivery.render import CompiledCampaign, RenderConfig
+from mailkit.render import CompiledCampaign, RenderConfig
 
 log = logging.getLogger(__name__)
 

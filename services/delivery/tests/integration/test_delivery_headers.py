@@ -12,10 +12,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import delivery_tests_support as support
 import dkim
 from delivery_tests_harness import Bus, Sink, done, running, settings_for
 
+import testkit.events as support
 from contracts import Address, RecipientResolved, StaffMember
 from servicekit.tokens import Kind, TokenCodec
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from contracts import CampaignScheduled, Footer, RecipientResolved
-from delivery import mime, template
-from delivery.template import CONTACT, OPEN, UNSUB, Links, Template
+from mailkit import mime, template
+from mailkit.template import CONTACT, OPEN, UNSUB, Links, Template
 from servicekit.tokens import Kind, TokenCodec
 
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)

@@ -1,4 +1,5 @@
-"""Builders of the events delivery consumes, shared by the test tiers."""
+"""Builders of the events that mail is made from (a campaign snapshot, its recipients),
+shared by the test tiers of the services and libraries that render mail."""
 
 from __future__ import annotations
 
