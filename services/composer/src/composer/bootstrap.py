@@ -7,9 +7,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from composer.adapters.dns import DnsResolver
 from composer.adapters.postgres import PostgresKeyVerifier, PostgresStore
+from composer.domain_handlers import SendingTools
 from composer.ports import Clock, Store
+from composer.sending_domains import DnsPolicy
 from composer.settings import Settings
+from mailkit.keys import KeyBox
 from servicekit import outbox
 from servicekit.auth import KeyVerifier
 from servicekit.clock import SystemClock
@@ -28,6 +32,20 @@ class Ports:
     keys: KeyVerifier
     relay: Relay
     clock: Clock
+    sending: SendingTools
+
+
+def sending_tools(settings: Settings) -> SendingTools:
+    return SendingTools(
+        dns=DnsResolver(settings.dns_resolver, settings.dns_timeout),
+        keybox=KeyBox(settings.signing_keys_secret.get_secret_value()),
+        policy=DnsPolicy(
+            spf_include=settings.spf_include,
+            bounce_subdomain=settings.bounce_subdomain,
+            bounce_host=settings.bounce_host,
+            dmarc_rua=settings.dmarc_rua,
+        ),
+    )
 
 
 @asynccontextmanager
@@ -45,4 +63,5 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             keys=PostgresKeyVerifier(db.pool),
             relay=outbox.OutboxRelay(db.pool, bus),
             clock=SystemClock(),
+            sending=sending_tools(settings),
         )

@@ -6,6 +6,7 @@ import uuid
 from contextlib import asynccontextmanager
 
 import pytest
+from composer_tests_fakes import SECRET
 
 from composer.bootstrap import Ports
 from composer.main import create_app
@@ -24,7 +25,7 @@ class DictVerifier:
 
 
 @pytest.fixture
-async def api(store, clock):
+async def api(store, clock, tools):
     verifier = DictVerifier()
 
     @asynccontextmanager
@@ -36,10 +37,16 @@ async def api(store, clock):
             keys=verifier,
             relay=IdleRelay(),
             clock=clock,
+            sending=tools,
         )
 
     app = create_app(
-        Settings(token_secret="unit", max_request_bytes=64 * 1024, run_scheduler=False),
+        Settings(
+            token_secret="unit",
+            signing_keys_secret=SECRET,
+            max_request_bytes=64 * 1024,
+            run_scheduler=False,
+        ),
         build=fakes,
     )
     tenant = store.add_tenant()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from composer.accounts import IssuedKey
 from composer.domain import Campaign, CampaignContent, Progress, RegisteredSender, Tenant, User
+from servicekit.api_errors import ErrorItem
 from servicekit.errors import Invalid
 
 
@@ -38,6 +39,11 @@ class CampaignOut(CampaignContent):
     last_error: str | None = Field(
         description="Why a scheduled campaign could not be released and went back to drafts."
     )
+    warnings: list[ErrorItem] = Field(
+        default=[],
+        description="When a draft is saved: what send and schedule would refuse as it is "
+        "now, e.g. a From on a sending domain not verified yet.",
+    )
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignOut:
@@ -63,6 +69,9 @@ class CampaignOut(CampaignContent):
             cancelled_by=c.cancelled_by,
             cancelled_at=c.cancelled_at,
             last_error=c.last_error,
+            warnings=[
+                ErrorItem(field=w.field, reason=w.reason, allowed=w.allowed) for w in c.warnings
+            ],
         )
 
 
