@@ -11,7 +11,6 @@ import asyncio
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -124,24 +123,27 @@ async def running_unbound() -> AsyncIterator[DnsServer]:
         port, control_port = free_port(), free_port()
         conf = directory / "unbound.conf"
         conf.write_text(unbound_config(port, control_port, directory))
-        log = (directory / "unbound.log").open("wb")
-        process = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=log, stderr=log)
+        log_path = directory / "unbound.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                binary, "-d", "-c", str(conf), stdout=log, stderr=log
+            )
         server = DnsServer(f"127.0.0.1:{port}", f"127.0.0.1:{control_port}")
         try:
-            await _until_ready(server, process, directory / "unbound.log")
+            await _until_ready(server, process, log_path)
             yield server
         finally:
             process.terminate()
             try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
                 process.kill()
-            log.close()
+                await process.wait()
 
 
-async def _until_ready(server: DnsServer, process: subprocess.Popen[bytes], log: Path) -> None:
+async def _until_ready(server: DnsServer, process: asyncio.subprocess.Process, log: Path) -> None:
     for _ in range(100):
-        if process.poll() is not None:
+        if process.returncode is not None:
             raise RuntimeError(f"unbound exited: {log.read_text()[-2000:]}")
         try:
             await control("status", server.control)

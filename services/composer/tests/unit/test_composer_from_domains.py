@@ -120,7 +120,7 @@ async def test_a_scheduled_campaign_whose_domain_was_removed_returns_to_drafts(
 
 
 async def test_bootstrap_registers_the_admins_domain_pending(store):
-    tenant, admin, _ = await accounts.bootstrap(
+    tenant, _, _ = await accounts.bootstrap(
         TenantInput(company_name="Beta", postal_address="Osaka"),
         UserInput(name="Bea", email="bea@Beta.Example"),
         store=store,

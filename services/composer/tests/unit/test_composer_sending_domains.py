@@ -158,7 +158,7 @@ async def test_rotation_signs_with_the_new_selector_once_found_and_keeps_the_old
     await verify(store, clock, tools, admin, d)
     [old] = d.keys
     rotated = await domains.rotate(d.id, actor=admin, store=store, tools=tools, clock=clock)
-    assert [(k.selector, k.state) for k in rotated.keys][0] == (old.selector, "active")
+    assert (rotated.keys[0].selector, rotated.keys[0].state) == (old.selector, "active")
     [new] = [k for k in rotated.keys if k.state == "pending"]
     assert new.selector != old.selector
     assert (await verify(store, clock, tools, admin, d)).signing_keys() == [old]
