@@ -38,9 +38,11 @@ class Settings(ServiceSettings):
     message_id_domain: str = Field(
         default="", description="Right-hand side of Message-ID; empty: the From domain."
     )
-    dkim_selector: str = Field(default="", description="DKIM selector; signing needs all three.")
-    dkim_domain: str = Field(default="", description="DKIM signing domain (d=).")
-    dkim_private_key_path: str = Field(default="", description="PEM file of the DKIM key.")
+    signing_keys_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Decrypts the DKIM keys campaigns carry (the composer encrypts them with "
+        "the same secret); at least 32 bytes. Mail is signed with d= the From's domain.",
+    )
 
     # ------------------------------------------------------------------ retries
     retry_base_seconds: float = Field(
@@ -76,6 +78,3 @@ class Settings(ServiceSettings):
         """This process's name in the ledger: unique per run, so a restart is a new owner."""
         base = self.instance_id or "delivery"
         return f"{base}@{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-    def dkim_enabled(self) -> bool:
-        return bool(self.dkim_selector and self.dkim_domain and self.dkim_private_key_path)
