@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from ipaddress import ip_address
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from servicekit.settings import ServiceSettings
 
@@ -74,7 +76,28 @@ class Settings(ServiceSettings):
         default=10_000, description="A consumer silent this long loses its partitions."
     )
 
+    @field_validator("tracking_base_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        """RFC 8058 one-click unsubscribe needs an HTTPS URL; plain HTTP only for a tracking
+        service on this machine (the local stack)."""
+        url = urlsplit(value)
+        if url.scheme == "https" and url.hostname:
+            return value
+        if url.scheme == "http" and _loopback(url.hostname or ""):
+            return value
+        raise ValueError("TRACKING_BASE_URL must be https:// (http:// only for a loopback host)")
+
     def owner_id(self) -> str:
         """This process's name in the ledger: unique per run, so a restart is a new owner."""
         base = self.instance_id or "delivery"
         return f"{base}@{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
