@@ -235,7 +235,7 @@ def sender_input_errors(s: SenderInput) -> list[FieldError]:
 async def create_sender(
     sender_input: SenderInput, *, actor: Principal, store: Store
 ) -> RegisteredSender:
-    _require(actor, Role.MANAGER, "registering senders")
+    _require(actor, Role.ADMIN, "registering senders")
     errors = sender_input_errors(sender_input)
     if errors:
         raise Invalid(errors)
@@ -263,7 +263,7 @@ async def delete_sender(sender_id: UUID, *, actor: Principal, store: Store) -> N
     """Campaigns already released keep their snapshot; a scheduled one that names this
     sender returns to drafts at its time, with the reason."""
     await get_sender(sender_id, actor=actor, store=store)
-    _require(actor, Role.MANAGER, "removing registered senders")
+    _require(actor, Role.ADMIN, "removing registered senders")
     async with store.transaction() as tx:
         await tx.delete_sender(actor.tenant_id, sender_id)
 
