@@ -50,7 +50,7 @@ class FakeTx:
     def __init__(self, state: State) -> None:
         self.s = state
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
         return self.s.tenants.get(tenant_id)
 
     async def directory(self, tenant_id: UUID) -> Directory | None:

@@ -92,7 +92,7 @@ async def get_tenant(*, actor: Principal, store: Store) -> Tenant:
 async def update_tenant(changes: Mapping[str, object], *, actor: Principal, store: Store) -> Tenant:
     _require(actor, Role.ADMIN, "changing the account information")
     async with store.transaction() as tx:
-        tenant = await tx.tenant(actor.tenant_id)
+        tenant = await tx.tenant(actor.tenant_id, lock=True)
         if tenant is None:
             raise NotFound("tenant")
         current = {k: v for k, v in vars(tenant).items() if k != "id"}
@@ -158,6 +158,13 @@ async def update_user(
     if user_id != actor.user_id or "role" in changes:
         _require(actor, Role.ADMIN, "changing another user or a role")
     async with store.transaction() as tx:
+        await tx.tenant(actor.tenant_id, lock=True)
+        if "role" in changes:
+            # The role the key had when the request arrived may have been taken away by a
+            # change that committed while this one waited for the lock.
+            me = await tx.user(actor.tenant_id, actor.user_id)
+            if me is None or me.role is not Role.ADMIN:
+                raise Forbidden("role", "only an admin may change a role")
         user = await _user(tx, actor, user_id)
         current = {
             "name": user.name,
