@@ -209,6 +209,9 @@ class FakeStore:
 
     # ------------------------------------------------------------ test helpers
 
+    async def prune_processed(self, days: int) -> None:
+        """Nothing to prune: the fake remembers no handled event ids."""
+
     def add_tenant(self, time_zone: str = "Asia/Tokyo") -> Tenant:
         tenant = Tenant(uuid4(), "Acme KK", "1-1 Chiyoda, Tokyo", "03-0000-0000", time_zone)
         self.state.tenants[tenant.id] = tenant

@@ -120,6 +120,10 @@ def _recipient_errors(content: CampaignContent) -> list[FieldError]:
         errors.append(
             FieldError("recipients", "at least one customer or included group is required")
         )
+    if spec.addresses:
+        errors.append(FieldError("recipients.addresses", "only individual mail goes to addresses"))
+    if spec.deliver_to is not None:
+        errors.append(FieldError("recipients.deliver_to", "is set by a test send, never composed"))
     include, exclude = set(spec.include_group_ids), set(spec.exclude_group_ids)
     if len(include) + len(exclude) > MAX_GROUPS:
         errors.append(
