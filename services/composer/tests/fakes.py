@@ -28,7 +28,7 @@ from composer.sending_domains import (
     SendingDomain,
 )
 from contracts import Event
-from mailkit.keys import KeyBox
+from mailkit.keys import KeyVault
 from servicekit.auth import Principal, Role
 
 SECRET = "unit-tests-signing-keys-secret-32+"
@@ -68,7 +68,7 @@ class FakeTx:
     def __init__(self, state: State) -> None:
         self.s = state
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
         return self.s.tenants.get(tenant_id)
 
     async def directory(self, tenant_id: UUID) -> Directory | None:
@@ -242,6 +242,9 @@ class FakeStore:
 
     # ------------------------------------------------------------ test helpers
 
+    async def prune_processed(self, days: int) -> None:
+        """Nothing to prune: the fake remembers no handled event ids."""
+
     def add_tenant(
         self, time_zone: str = "Asia/Tokyo", *, domains: tuple[str, ...] = ("acme.example",)
     ) -> Tenant:
@@ -321,4 +324,4 @@ class FakeDns:
 
 
 def sending_tools(dns: FakeDns) -> SendingTools:
-    return SendingTools(dns=dns, keybox=KeyBox(SECRET), policy=POLICY)
+    return SendingTools(dns=dns, vault=KeyVault(SECRET), policy=POLICY)

@@ -14,7 +14,7 @@ from composer import domain_handlers, rules
 from composer.domain import RegisteredSender, Tenant, User
 from composer.ports import Store, Tx
 from composer.sending_domains import mail_domain
-from mailkit.keys import KeyBox
+from mailkit.keys import KeyVault
 from servicekit.auth import Principal, Role, new_key
 from servicekit.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 
@@ -69,7 +69,7 @@ def tenant_errors(t: TenantInput) -> list[FieldError]:
 
 
 async def bootstrap(
-    tenant_input: TenantInput, admin: UserInput, *, store: Store, keybox: KeyBox
+    tenant_input: TenantInput, admin: UserInput, *, store: Store, vault: KeyVault
 ) -> tuple[Tenant, User, IssuedKey]:
     """A new tenant with its first admin and that admin's key (operator command). The
     admin's mail domain becomes the tenant's first sending domain, pending until verified."""
@@ -79,7 +79,7 @@ async def bootstrap(
     tenant = Tenant(id=uuid4(), **tenant_input.model_dump())
     user = User(uuid4(), tenant.id, admin.name, admin.email, admin.signature, Role.ADMIN)
     first_domain = domain_handlers.new_domain(
-        tenant.id, mail_domain(admin.email), keybox, datetime.now(UTC)
+        tenant.id, mail_domain(admin.email), vault, datetime.now(UTC)
     )
     async with store.transaction() as tx:
         await tx.insert_tenant(tenant)
@@ -100,7 +100,7 @@ async def get_tenant(*, actor: Principal, store: Store) -> Tenant:
 async def update_tenant(changes: Mapping[str, object], *, actor: Principal, store: Store) -> Tenant:
     _require(actor, Role.ADMIN, "changing the account information")
     async with store.transaction() as tx:
-        tenant = await tx.tenant(actor.tenant_id)
+        tenant = await tx.tenant(actor.tenant_id, lock=True)
         if tenant is None:
             raise NotFound("tenant")
         current = {k: v for k, v in vars(tenant).items() if k != "id"}
@@ -167,6 +167,13 @@ async def update_user(
     if user_id != actor.user_id or "role" in changes:
         _require(actor, Role.ADMIN, "changing another user or a role")
     async with store.transaction() as tx:
+        await tx.tenant(actor.tenant_id, lock=True)
+        if "role" in changes:
+            # The role the key had when the request arrived may have been taken away by a
+            # change that committed while this one waited for the lock.
+            me = await tx.user(actor.tenant_id, actor.user_id)
+            if me is None or me.role is not Role.ADMIN:
+                raise Forbidden("role", "only an admin may change a role")
         user = await _user(tx, actor, user_id)
         current = {
             "name": user.name,
@@ -263,7 +270,7 @@ def sender_input_errors(s: SenderInput) -> list[FieldError]:
 async def create_sender(
     sender_input: SenderInput, *, actor: Principal, store: Store
 ) -> RegisteredSender:
-    _require(actor, Role.MANAGER, "registering senders")
+    _require(actor, Role.ADMIN, "registering senders")
     errors = sender_input_errors(sender_input)
     if errors:
         raise Invalid(errors)
@@ -292,7 +299,7 @@ async def delete_sender(sender_id: UUID, *, actor: Principal, store: Store) -> N
     """Campaigns already released keep their snapshot; a scheduled one that names this
     sender returns to drafts at its time, with the reason."""
     await get_sender(sender_id, actor=actor, store=store)
-    _require(actor, Role.MANAGER, "removing registered senders")
+    _require(actor, Role.ADMIN, "removing registered senders")
     async with store.transaction() as tx:
         await tx.delete_sender(actor.tenant_id, sender_id)
 

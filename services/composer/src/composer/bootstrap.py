@@ -13,7 +13,7 @@ from composer.domain_handlers import SendingTools
 from composer.ports import Clock, Store
 from composer.sending_domains import DnsPolicy
 from composer.settings import Settings
-from mailkit.keys import KeyBox
+from mailkit.keys import KeyVault
 from servicekit import outbox
 from servicekit.auth import KeyVerifier
 from servicekit.clock import SystemClock
@@ -38,7 +38,7 @@ class Ports:
 def sending_tools(settings: Settings) -> SendingTools:
     return SendingTools(
         dns=DnsResolver(settings.dns_resolver, settings.dns_timeout),
-        keybox=KeyBox(settings.signing_keys_secret.get_secret_value()),
+        vault=KeyVault(settings.signing_keys_secret.get_secret_value()),
         policy=DnsPolicy(
             spf_include=settings.spf_include,
             bounce_subdomain=settings.bounce_subdomain,

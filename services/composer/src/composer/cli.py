@@ -61,7 +61,7 @@ async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, s
                 role="admin",
             ),
             store=PostgresStore(db.pool),
-            keybox=sending_tools(settings).keybox,
+            vault=sending_tools(settings).vault,
         )
     return {
         "tenant_id": str(tenant.id),

@@ -22,7 +22,7 @@ from composer.sending_domains import (
     normalise,
     records,
 )
-from mailkit.keys import KeyBox
+from mailkit.keys import KeyVault
 from mailkit.signing import (
     Ed25519SigningKey,
     RsaSigningKey,
@@ -49,7 +49,7 @@ class Dns(Protocol):
 @dataclass(frozen=True)
 class SendingTools:
     dns: Dns
-    keybox: KeyBox
+    vault: KeyVault
     policy: DnsPolicy
 
 
@@ -58,7 +58,7 @@ class SendingTools:
 
 def new_keys(
     domain: str,
-    keybox: KeyBox,
+    vault: KeyVault,
     now: datetime,
     *,
     ed25519: bool,
@@ -68,7 +68,7 @@ def new_keys(
     """One generation of keys: RSA-2048, and Ed25519 as a second signature when asked."""
     keys = []
     for algorithm, selector in new_selectors(taken, now, ed25519).items():
-        keys.append(_key(domain, selector, algorithm, keybox, now, state))
+        keys.append(_key(domain, selector, algorithm, vault, now, state))
     return tuple(keys)
 
 
@@ -76,7 +76,7 @@ def _key(
     domain: str,
     selector: str,
     algorithm: Algorithm,
-    keybox: KeyBox,
+    vault: KeyVault,
     now: datetime,
     state: KeyState,
 ) -> DkimKey:
@@ -86,18 +86,18 @@ def _key(
     else:
         pem = generate_ed25519_key()
         public = "".join(Ed25519SigningKey(domain, selector, pem).txt_record())
-    return DkimKey(selector, algorithm, state, public, keybox.seal(pem), now)
+    return DkimKey(selector, algorithm, state, public, vault.encrypt(pem), now)
 
 
 def new_domain(
-    tenant_id: UUID, name: str, keybox: KeyBox, now: datetime, *, ed25519: bool = False
+    tenant_id: UUID, name: str, vault: KeyVault, now: datetime, *, ed25519: bool = False
 ) -> SendingDomain:
     """A pending domain with its first signing keys; Invalid when `name` is no domain."""
     try:
         domain = normalise(name)
     except ValueError as exc:
         raise Invalid.one("domain", str(exc)) from None
-    keys = new_keys(domain, keybox, now, ed25519=ed25519, taken=set(), state="active")
+    keys = new_keys(domain, vault, now, ed25519=ed25519, taken=set(), state="active")
     return SendingDomain(uuid4(), tenant_id, domain, "pending", ed25519, now, keys)
 
 
@@ -112,7 +112,7 @@ async def register(
     name: str, *, ed25519: bool, actor: Principal, store: Store, tools: SendingTools, clock: Clock
 ) -> SendingDomain:
     _require_admin(actor)
-    domain = new_domain(actor.tenant_id, name, tools.keybox, clock.now(), ed25519=ed25519)
+    domain = new_domain(actor.tenant_id, name, tools.vault, clock.now(), ed25519=ed25519)
     async with store.transaction() as tx:
         await add_domain(tx, domain)
     return domain
@@ -177,7 +177,7 @@ async def rotate(
         kept = tuple(k for k in domain.keys if k.state != "pending")
         fresh = new_keys(
             domain.domain,
-            tools.keybox,
+            tools.vault,
             clock.now(),
             ed25519=domain.ed25519,
             taken={k.selector for k in domain.keys},

@@ -37,7 +37,7 @@ class Composer:
                 name=f"{company} admin", email=f"admin@{company[:4].lower()}.example"
             ),
             store=self.ports.store,
-            keybox=self.ports.sending.keybox,
+            vault=self.ports.sending.vault,
         )
         headers = {"Authorization": f"Bearer {key.api_key}"}
         if verified:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts import CampaignScheduled, decode_any, topics
-from mailkit.keys import KeyBox
+from mailkit.keys import KeyVault
 from testkit import dns
 
 BODY = {
@@ -128,17 +128,17 @@ async def test_keys_are_encrypted_at_rest_and_absent_in_clear_from_the_snapshot(
     assert added.status_code == 201, added.text
     rows = await composer.ports.database.pool.fetch("SELECT * FROM dkim_keys")
     assert len(rows) == 3
-    box = KeyBox(composer.settings.signing_keys_secret.get_secret_value())
+    box = KeyVault(composer.settings.signing_keys_secret.get_secret_value())
     for row in rows:
         assert "PRIVATE KEY" not in " ".join(str(v) for v in row.values())
-        assert box.open(row["private_key"]).startswith(b"-----BEGIN PRIVATE KEY-----")
+        assert box.decrypt(row["private_key"]).startswith(b"-----BEGIN PRIVATE KEY-----")
 
     cid = (await composer.http.post("/v1/campaigns", json=BODY, headers=headers)).json()["id"]
     assert (await composer.http.post(f"/v1/campaigns/{cid}/send", headers=headers)).is_success
     payload = await composer.ports.database.pool.fetchval("SELECT payload FROM outbox")
     assert b"PRIVATE KEY" not in payload
     [key] = (await released(composer, cid)).signing_keys
-    assert key.algorithm == "rsa-sha256" and b"PRIVATE KEY" in box.open(key.private_key)
+    assert key.algorithm == "rsa-sha256" and b"PRIVATE KEY" in box.decrypt(key.private_key)
 
 
 async def test_only_admins_reach_the_sending_domain_endpoints(composer):

@@ -9,7 +9,7 @@ from composer_tests_fakes import POLICY, SECRET
 
 from composer import domain_handlers as domains
 from composer.sending_domains import records, txt_value
-from mailkit.keys import KeyBox
+from mailkit.keys import KeyVault
 from mailkit.signing import TXT_STRING_LIMIT
 from servicekit.auth import Role
 from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
@@ -65,7 +65,7 @@ async def test_private_keys_are_sealed_never_kept_in_clear(store, clock, tools, 
     d = await register(store, clock, tools, admin, ed25519=True)
     for key in d.keys:
         assert "PRIVATE KEY" not in key.sealed_private_key
-        assert b"PRIVATE KEY" in KeyBox(SECRET).open(key.sealed_private_key)
+        assert b"PRIVATE KEY" in KeyVault(SECRET).decrypt(key.sealed_private_key)
         assert key.sealed_private_key not in repr(d)
 
 

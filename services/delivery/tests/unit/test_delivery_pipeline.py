@@ -30,7 +30,9 @@ class World:
         self.mailer = fakes.FakeMailer()
         self.publisher = fakes.FakePublisher()
         self.consumer = fakes.FakeConsumer()
-        render = RenderConfig(support.TRACKING, "b.example", TokenCodec.from_secret("1:k"))
+        render = RenderConfig(
+            support.TRACKING, "b.example", TokenCodec.from_secret(support.TOKEN_SECRET)
+        )
         self.catalog = CampaignCatalog(self.campaigns, render)
         self.progress = ProgressReporter(self.campaigns, self.publisher)
         settings: dict[str, Any] = {
