@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Wipes the local data: Kafka's log dirs, Redis, the sink's caught mail, the DNS records and the bulkmail
-# database (dropped and recreated empty). Stops what runs first and, if the stack was up,
-# starts the same components again afterwards. For tests and benchmarks.
+# Wipes the local data: Kafka's log dirs, Redis, the sink's caught mail, the DNS records and
+# the bulkmail database (dropped and recreated empty). Stops what runs first and, if the
+# stack was up, starts the same components again afterwards. For tests and benchmarks.
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 source "$HERE/lib.sh"
