@@ -1,4 +1,5 @@
-"""/v1/campaigns: compose, edit, list by folder, send now, schedule, cancel, progress."""
+"""/v1/campaigns: compose, edit, list by folder, preview, test send, send now, schedule,
+cancel, progress."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from composer import handlers
-from composer.api.deps import BEARER_DOC, ClockDep, StoreDep
+from composer import handlers, previews
+from composer.api.deps import (
+    BEARER_DOC,
+    ApiKey,
+    AudienceDep,
+    ClockDep,
+    PreviewerDep,
+    StoreDep,
+)
 from composer.api.errors import ERROR_RESPONSES
 from composer.api.models import (
     CampaignOut,
     CampaignPage,
     CampaignSummary,
+    PreviewOut,
     ProgressOut,
+    RecipientChoice,
     ScheduleIn,
+    TestSendOut,
     decode_cursor,
     encode_cursor,
 )
@@ -113,3 +124,57 @@ async def cancel(
 async def progress(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) -> ProgressOut:
     campaign, counters = await handlers.get_progress(campaign_id, actor=actor, store=store)
     return ProgressOut.of(campaign, counters)
+
+
+@router.post(
+    "/{campaign_id}/preview",
+    summary="Render the campaign for one customer or address (HTML and text)",
+    response_model_by_alias=True,
+)
+async def preview(
+    campaign_id: UUID,
+    body: RecipientChoice,
+    actor: CurrentPrincipal,
+    api_key: ApiKey,
+    store: StoreDep,
+    audience: AudienceDep,
+    clock: ClockDep,
+    previewer: PreviewerDep,
+) -> PreviewOut:
+    rendered = await previews.preview(
+        campaign_id,
+        body.choice(),
+        actor=actor,
+        api_key=api_key,
+        store=store,
+        audience=audience,
+        clock=clock,
+        previewer=previewer,
+    )
+    return PreviewOut.of(rendered)
+
+
+@router.post(
+    "/{campaign_id}/test-send",
+    status_code=202,
+    summary="Send the campaign, rendered for one customer, to the caller's own address",
+)
+async def test_send(
+    campaign_id: UUID,
+    body: RecipientChoice,
+    actor: CurrentPrincipal,
+    api_key: ApiKey,
+    store: StoreDep,
+    audience: AudienceDep,
+    clock: ClockDep,
+) -> TestSendOut:
+    sent = await previews.test_send(
+        campaign_id,
+        body.choice(),
+        actor=actor,
+        api_key=api_key,
+        store=store,
+        audience=audience,
+        clock=clock,
+    )
+    return TestSendOut.of(sent)

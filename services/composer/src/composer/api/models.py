@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from composer.accounts import IssuedKey
 from composer.domain import Campaign, CampaignContent, Progress, RegisteredSender, Tenant, User
+from composer.previews import Choice, Rendered, TestSend
+from contracts.base import EmailAddress
 from servicekit.errors import Invalid
 
 
@@ -124,6 +126,63 @@ class ScheduleIn(BaseModel):
         "one (2030-04-01T09:00), then read in the tenant's time zone. Must be in the future.",
         examples=["2030-04-01T09:00"],
     )
+
+
+class RecipientChoice(BaseModel):
+    """Whom a preview or test send renders for; neither: the campaign's only recipient."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: UUID | None = Field(default=None, description="A customer of the tenant.")
+    email: EmailAddress | None = Field(
+        default=None, description="An address (individual mail to someone not a customer)."
+    )
+
+    def choice(self) -> Choice:
+        if self.customer_id is not None and self.email is not None:
+            raise Invalid.one("customer_id", "give a customer or an address, not both")
+        return Choice(customer_id=self.customer_id, email=self.email)
+
+
+class PreviewOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    to: str = Field(description="The recipient's address.")
+    from_: str = Field(alias="from", description="From, as the recipient sees it.")
+    sender: str | None = Field(description="Sender header: who sends on the author's behalf.")
+    reply_to: str | None
+    subject: str
+    html: str
+    text: str
+    excluded: str | None = Field(
+        description="Why the campaign would leave this recipient out (e.g. unsubscribed)."
+    )
+
+    @classmethod
+    def of(cls, r: Rendered) -> PreviewOut:
+        p = r.preview
+        return cls(
+            to=r.to,
+            from_=p.sender,
+            sender=p.on_behalf_of,
+            reply_to=p.reply_to,
+            subject=p.subject,
+            html=p.html,
+            text=p.text,
+            excluded=r.excluded,
+        )
+
+
+class TestSendOut(BaseModel):
+    test_id: UUID = Field(description="The test's own campaign id (its mail's X-Campaign-ID).")
+    to: str = Field(description="The caller's address: the only one the test goes to.")
+    excluded: str | None = Field(
+        description="Why the campaign itself would leave the chosen recipient out."
+    )
+
+    @classmethod
+    def of(cls, t: TestSend) -> TestSendOut:
+        return cls(test_id=t.test_id, to=t.to, excluded=t.excluded)
 
 
 class ProgressOut(BaseModel):
