@@ -24,6 +24,17 @@ UNTRACKED = TrackingSettings(track_opens=False, track_clicks=False)
 
 
 @dataclass(frozen=True)
+class Asking:
+    """Who asks, with the ports a preview or test send uses on their behalf."""
+
+    actor: Principal
+    api_key: str
+    store: Store
+    audience: Audience
+    clock: Clock
+
+
+@dataclass(frozen=True)
 class Choice:
     """Whom to render for: a customer, an address, or (neither) the campaign's only one."""
 
@@ -62,57 +73,40 @@ class TestSend:
 
 
 async def preview(
-    campaign_id: UUID,
-    choice: Choice,
-    *,
-    actor: Principal,
-    api_key: str,
-    store: Store,
-    audience: Audience,
-    clock: Clock,
-    previewer: Previewer,
+    campaign_id: UUID, choice: Choice, asking: Asking, previewer: Previewer
 ) -> Rendered:
-    campaign, directory = await _read(store, actor, campaign_id)
-    trial = _trial(snapshot.build(campaign, directory, now=clock.now()), choice, kind=None)
-    found = await audience.recipient(trial, api_key)
+    campaign, directory = await _read(asking, campaign_id)
+    trial = _trial(snapshot.build(campaign, directory, now=asking.clock.now()), choice, kind=None)
+    found = await asking.audience.recipient(trial, asking.api_key)
     shown = previewer.render(trial, found.recipient)
     return Rendered(to=str(found.recipient.email), preview=shown, excluded=found.excluded)
 
 
-async def test_send(
-    campaign_id: UUID,
-    choice: Choice,
-    *,
-    actor: Principal,
-    api_key: str,
-    store: Store,
-    audience: Audience,
-    clock: Clock,
-) -> TestSend:
+async def test_send(campaign_id: UUID, choice: Choice, asking: Asking) -> TestSend:
     """The campaign rendered for the chosen recipient, sent to the caller's own address; every
     rule of a real send applies, so a test send that goes out means the campaign would too."""
-    campaign, directory = await _read(store, actor, campaign_id)
-    validate_for_sending(campaign, actor, directory)
-    me = directory.user(actor.user_id)
+    campaign, directory = await _read(asking, campaign_id)
+    validate_for_sending(campaign, asking.actor, directory)
+    me = directory.user(asking.actor.user_id)
     if me is None:
         raise NotFound("user")
-    now = clock.now()
-    trial = _trial(snapshot.build(campaign, directory, now=now), choice, kind="test")
+    trial = _trial(snapshot.build(campaign, directory, now=asking.clock.now()), choice, kind="test")
     trial = trial.model_copy(
         update={"recipients": trial.recipients.model_copy(update={"deliver_to": me.email})}
     )
-    found: Resolved = await audience.recipient(trial, api_key)  # 404 before anything is sent
-    async with store.transaction() as tx:
+    # Asked first: an unknown customer is a 404 before anything is sent.
+    found: Resolved = await asking.audience.recipient(trial, asking.api_key)
+    async with asking.store.transaction() as tx:
         await tx.enqueue([trial])
     return TestSend(test_id=trial.campaign_id, to=me.email, excluded=found.excluded)
 
 
-async def _read(store: Store, actor: Principal, campaign_id: UUID) -> tuple[Campaign, Directory]:
-    async with store.transaction() as tx:
-        campaign = await tx.campaign(actor.tenant_id, campaign_id)
+async def _read(asking: Asking, campaign_id: UUID) -> tuple[Campaign, Directory]:
+    async with asking.store.transaction() as tx:
+        campaign = await tx.campaign(asking.actor.tenant_id, campaign_id)
         if campaign is None:
             raise NotFound("campaign")
-        return campaign, await directory_of(tx, actor)
+        return campaign, await directory_of(tx, asking.actor)
 
 
 def _trial(event: CampaignScheduled, choice: Choice, *, kind: str | None) -> CampaignScheduled:

@@ -9,14 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from composer import handlers, previews
-from composer.api.deps import (
-    BEARER_DOC,
-    ApiKey,
-    AudienceDep,
-    ClockDep,
-    PreviewerDep,
-    StoreDep,
-)
+from composer.api.deps import BEARER_DOC, AskingDep, ClockDep, PreviewerDep, StoreDep
 from composer.api.errors import ERROR_RESPONSES
 from composer.api.models import (
     CampaignOut,
@@ -126,55 +119,17 @@ async def progress(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) 
     return ProgressOut.of(campaign, counters)
 
 
-@router.post(
-    "/{campaign_id}/preview",
-    summary="Render the campaign for one customer or address (HTML and text)",
-    response_model_by_alias=True,
-)
+@router.post("/{campaign_id}/preview", summary="Render for one customer or address (HTML, text)")
 async def preview(
-    campaign_id: UUID,
-    body: RecipientChoice,
-    actor: CurrentPrincipal,
-    api_key: ApiKey,
-    store: StoreDep,
-    audience: AudienceDep,
-    clock: ClockDep,
-    previewer: PreviewerDep,
+    campaign_id: UUID, body: RecipientChoice, asking: AskingDep, previewer: PreviewerDep
 ) -> PreviewOut:
-    rendered = await previews.preview(
-        campaign_id,
-        body.choice(),
-        actor=actor,
-        api_key=api_key,
-        store=store,
-        audience=audience,
-        clock=clock,
-        previewer=previewer,
-    )
-    return PreviewOut.of(rendered)
+    return PreviewOut.of(await previews.preview(campaign_id, body.choice(), asking, previewer))
 
 
 @router.post(
     "/{campaign_id}/test-send",
     status_code=202,
-    summary="Send the campaign, rendered for one customer, to the caller's own address",
+    summary="Send it, rendered for one customer, to the caller's own address",
 )
-async def test_send(
-    campaign_id: UUID,
-    body: RecipientChoice,
-    actor: CurrentPrincipal,
-    api_key: ApiKey,
-    store: StoreDep,
-    audience: AudienceDep,
-    clock: ClockDep,
-) -> TestSendOut:
-    sent = await previews.test_send(
-        campaign_id,
-        body.choice(),
-        actor=actor,
-        api_key=api_key,
-        store=store,
-        audience=audience,
-        clock=clock,
-    )
-    return TestSendOut.of(sent)
+async def test_send(campaign_id: UUID, body: RecipientChoice, asking: AskingDep) -> TestSendOut:
+    return TestSendOut.of(await previews.test_send(campaign_id, body.choice(), asking))
