@@ -13,6 +13,7 @@ from composer.domain import Campaign, CampaignContent, Progress, RegisteredSende
 from composer.previews import Choice, Rendered, TestSend
 from contracts.base import EmailAddress
 from servicekit.errors import Invalid
+from servicekit.outputs import fields_for
 
 
 class FooterOut(BaseModel):
@@ -43,29 +44,12 @@ class CampaignOut(CampaignContent):
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignOut:
-        return cls(
-            **c.content.model_dump(),
-            id=c.id,
-            state=str(c.state),
-            folder=c.folder,
-            merge_fields=c.merge_fields,
-            footer=FooterOut(
-                enabled=c.content.footer_enabled,
-                disabled_by_user_id=c.footer_disabled_by,
-                disabled_at=c.footer_disabled_at,
-            ),
-            created_by=c.created_by,
-            created_at=c.created_at,
-            updated_by=c.updated_by,
-            updated_at=c.updated_at,
-            scheduled_for=c.scheduled_for,
-            scheduled_by=c.scheduled_by,
-            released_at=c.released_at,
-            completed_at=c.completed_at,
-            cancelled_by=c.cancelled_by,
-            cancelled_at=c.cancelled_at,
-            last_error=c.last_error,
+        footer = FooterOut(
+            enabled=c.content.footer_enabled,
+            disabled_by_user_id=c.footer_disabled_by,
+            disabled_at=c.footer_disabled_at,
         )
+        return cls(**fields_for(cls, c.content, c, {"state": str(c.state), "footer": footer}))
 
 
 class CampaignSummary(BaseModel):
@@ -84,20 +68,7 @@ class CampaignSummary(BaseModel):
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignSummary:
-        return cls(
-            id=c.id,
-            state=str(c.state),
-            folder=c.folder,
-            name=c.content.name,
-            subject=c.content.subject,
-            sender_mode=c.content.sender_mode,
-            created_by=c.created_by,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            scheduled_for=c.scheduled_for,
-            released_at=c.released_at,
-            completed_at=c.completed_at,
-        )
+        return cls(**fields_for(cls, c.content, c, {"state": str(c.state)}))
 
 
 class CampaignPage(BaseModel):
@@ -182,7 +153,7 @@ class TestSendOut(BaseModel):
 
     @classmethod
     def of(cls, t: TestSend) -> TestSendOut:
-        return cls(test_id=t.test_id, to=t.to, excluded=t.excluded)
+        return cls(**fields_for(cls, t))
 
 
 class ProgressOut(BaseModel):
@@ -205,24 +176,8 @@ class ProgressOut(BaseModel):
 
     @classmethod
     def of(cls, c: Campaign, p: Progress) -> ProgressOut:
-        return cls(
-            state=str(c.state),
-            total=p.total,
-            sent=p.sent,
-            bounced=p.bounced,
-            soft_bounced=p.soft_bounced,
-            failed=p.failed,
-            unknown=p.unknown,
-            suppressed=p.suppressed,
-            deferred=p.deferred,
-            excluded=p.excluded,
-            excluded_total=sum(p.excluded.values()),
-            opens=p.opens,
-            clicks=p.clicks,
-            machine_opens=p.machine_opens,
-            machine_clicks=p.machine_clicks,
-            completed=p.completed,
-        )
+        derived = {"state": str(c.state), "excluded_total": sum(p.excluded.values())}
+        return cls(**fields_for(cls, p, derived))
 
 
 class TenantOut(BaseModel):
@@ -234,7 +189,7 @@ class TenantOut(BaseModel):
 
     @classmethod
     def of(cls, t: Tenant) -> TenantOut:
-        return cls(**vars(t))
+        return cls(**fields_for(cls, t))
 
 
 class UserOut(BaseModel):
@@ -247,14 +202,7 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, u: User) -> UserOut:
-        return cls(
-            id=u.id,
-            tenant_id=u.tenant_id,
-            name=u.name,
-            email=u.email,
-            signature=u.signature,
-            role=str(u.role),
-        )
+        return cls(**fields_for(cls, u, {"role": str(u.role)}))
 
 
 class KeyOut(BaseModel):
@@ -280,7 +228,7 @@ class SenderOut(BaseModel):
 
     @classmethod
     def of(cls, s: RegisteredSender) -> SenderOut:
-        return cls(id=s.id, name=s.name, email=s.email, created_by=s.created_by)
+        return cls(**fields_for(cls, s))
 
 
 class IntrospectOut(BaseModel):
