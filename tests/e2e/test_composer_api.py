@@ -16,7 +16,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from contracts import CampaignScheduled, decode_any, topics
-from testkit.platform import Api, verify_sending_domains
+from testkit.dns import verify_sending_domains
+from testkit.platform import Api
 
 COMPOSER = os.environ.get("COMPOSER_URL", "http://127.0.0.1:8001")
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 DEFAULT_CONTROL = "127.0.0.1:5354"
 TTL = 60
@@ -24,6 +24,12 @@ TTL = 60
 
 class DnsControlError(RuntimeError):
     pass
+
+
+class ApiClient(Protocol):
+    """One user's key on the composer's API (testkit.platform.Api)."""
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> Any: ...
 
 
 def control_address(env: Mapping[str, str] | None = None) -> str:
@@ -61,6 +67,21 @@ async def withdraw(names: Iterable[str], address: str | None = None) -> None:
     """Removes every record at each name."""
     for name in names:
         await control(f"local_data_remove {name}.", address)
+
+
+async def verify_sending_domains(
+    api: ApiClient, env: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Publishes every record of each of the tenant's sending domains in the DNS server
+    (`DNS_CONTROL` of `env`, or of this process) and has the composer verify them."""
+    verified = []
+    for domain in await api.call("GET", "/v1/sending-domains"):
+        await publish(domain["records"], control_address(env))
+        checked = await api.call("POST", f"/v1/sending-domains/{domain['id']}/verify")
+        if checked["status"] != "verified":
+            raise AssertionError(f"{domain['domain']} not verified: {checked['records']}")
+        verified.append(dict(checked))
+    return verified
 
 
 # ---------------------------------------------------------------- a private server

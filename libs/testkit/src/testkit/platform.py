@@ -207,23 +207,8 @@ async def new_tenant(
         composer=Api(endpoints.composer, keys["api_key"]),
         endpoints=endpoints,
     )
-    await verify_sending_domains(admin.composer, env)
+    await dns.verify_sending_domains(admin.composer, env)
     return Tenant(id=keys["tenant_id"], marker=marker, admin=admin, domain=domain)
-
-
-async def verify_sending_domains(
-    api: Api, env: Mapping[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """Publishes every record of each of the tenant's sending domains in the DNS server
-    (`DNS_CONTROL` of `env`, or of this process) and has the composer verify them."""
-    verified = []
-    for domain in await api.call("GET", "/v1/sending-domains"):
-        await dns.publish(domain["records"], dns.control_address(env))
-        checked = await api.call("POST", f"/v1/sending-domains/{domain['id']}/verify")
-        if checked["status"] != "verified":
-            raise AssertionError(f"{domain['domain']} not verified: {checked['records']}")
-        verified.append(dict(checked))
-    return verified
 
 
 # ---------------------------------------------------------------- recipients
