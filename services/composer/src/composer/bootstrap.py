@@ -7,7 +7,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from composer.adapters.argon2 import Argon2Hasher
+from composer.adapters.logins import PostgresLogins
 from composer.adapters.postgres import PostgresKeyVerifier, PostgresStore
+from composer.auth import Hasher, Logins
 from composer.ports import Clock, Store
 from composer.settings import Settings
 from servicekit import outbox
@@ -28,6 +31,8 @@ class Ports:
     keys: KeyVerifier
     relay: Relay
     clock: Clock
+    logins: Logins
+    hasher: Hasher
 
 
 @asynccontextmanager
@@ -45,4 +50,6 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             keys=PostgresKeyVerifier(db.pool),
             relay=outbox.OutboxRelay(db.pool, bus),
             clock=SystemClock(),
+            logins=PostgresLogins(db.pool),
+            hasher=Argon2Hasher(),
         )

@@ -21,3 +21,12 @@ class Settings(ServiceSettings):
     run_scheduler: bool = Field(
         default=True, description="Run the release scheduler and outbox relay in this process."
     )
+    session_hours: float = Field(
+        default=12, description="Lifetime of the session key a password sign-in issues."
+    )
+    login_failure_limit: int = Field(
+        default=5, description="Failed sign-ins per address before sign-in is refused."
+    )
+    login_failure_minutes: int = Field(
+        default=15, description="Window of the failed sign-in count (and how long it lasts)."
+    )
