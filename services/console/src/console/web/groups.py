@@ -1,0 +1,106 @@
+"""顧客グループ: list, create, rename, members (add by address, remove)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from console.errors import FormErrors
+from console.i18n import gettext as _
+from console.web.deps import ApiDep, FormDep, PagesDep, UserDep, text
+from console.web.forms import attempt
+from console.web.picker import all_groups
+
+router = APIRouter()
+
+
+@router.get("/groups")
+async def groups(request: Request, api: ApiDep, pages: PagesDep) -> Response:
+    return await _list(request, api, pages)
+
+
+async def _list(
+    request: Request, api: ApiDep, pages: PagesDep, errors: FormErrors | None = None, **form: str
+) -> Response:
+    query = request.query_params.get("q", "").strip()
+    found = await all_groups(api)
+    shown = [g for g in found if query.lower() in g["name"].lower()] if query else found
+    return pages.render(
+        request, "groups.html", 422 if errors else 200,
+        errors=errors or FormErrors(), items=shown, q=query, form=form,
+    )  # fmt: skip
+
+
+@router.post("/groups")
+async def create_group(
+    request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
+) -> Response:
+    body = {"name": text(form, "name"), "description": text(form, "description")}
+    created, errors = await attempt(api.recipients("POST", "/v1/groups", json=body))
+    if errors:
+        return await _list(request, api, pages, errors, **body)
+    user.flash(_("The group was created"))
+    return RedirectResponse(f"/groups/{created['id']}", status_code=303)
+
+
+@router.get("/groups/{group_id}")
+async def group_page(group_id: str, request: Request, api: ApiDep, pages: PagesDep) -> Response:
+    return await _group(group_id, request, api, pages)
+
+
+async def _group(
+    group_id: str, request: Request, api: ApiDep, pages: PagesDep, errors: FormErrors | None = None
+) -> Response:
+    group = await api.recipients("GET", f"/v1/groups/{group_id}")
+    params: dict[str, Any] = {"limit": 50}
+    after = request.query_params.get("after")
+    if after:
+        params["after"] = after
+    members = await api.recipients("GET", f"/v1/groups/{group_id}/members", params=params)
+    return pages.render(
+        request, "group.html", 422 if errors else 200, errors=errors or FormErrors(),
+        group=group, members=members["items"], next_after=members["next_after"],
+    )  # fmt: skip
+
+
+@router.post("/groups/{group_id}")
+async def rename_group(
+    group_id: str, request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
+) -> Response:
+    body = {"name": text(form, "name"), "description": text(form, "description")}
+    _done, errors = await attempt(api.recipients("PATCH", f"/v1/groups/{group_id}", json=body))
+    if errors:
+        return await _group(group_id, request, api, pages, errors)
+    user.flash(_("The group was saved"))
+    return RedirectResponse(f"/groups/{group_id}", status_code=303)
+
+
+@router.post("/groups/{group_id}/members")
+async def add_member(
+    group_id: str, request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
+) -> Response:
+    email = text(form, "email")
+    found = await api.recipients("GET", "/v1/customers", params={"email": email}) if email else {}
+    errors = FormErrors()
+    if not found or not found["items"]:
+        errors.add("email", "No customer has this email address")
+        return await _group(group_id, request, api, pages, errors)
+    customer_id = found["items"][0]["id"]
+    path = f"/v1/groups/{group_id}/members/{customer_id}"
+    _done, errors = await attempt(api.recipients("PUT", path), {"id": "email"})
+    if errors:
+        return await _group(group_id, request, api, pages, errors)
+    user.flash(_("The customer was added to the group"))
+    return RedirectResponse(f"/groups/{group_id}", status_code=303)
+
+
+@router.post("/groups/{group_id}/members/{customer_id}/remove")
+async def remove_member(
+    group_id: str, customer_id: str, form: FormDep, user: UserDep, api: ApiDep
+) -> Response:
+    del form  # checked for its CSRF token
+    await api.recipients("DELETE", f"/v1/groups/{group_id}/members/{customer_id}")
+    user.flash(_("The customer was removed from the group"))
+    return RedirectResponse(f"/groups/{group_id}", status_code=303)
