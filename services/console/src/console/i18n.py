@@ -56,5 +56,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return (_current.get() or _SOURCE).ngettext(singular, plural, n)
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalog that is translated later, where it is shown."""
+    return message
+
+
 def pick(requested: str | None, default: str) -> str:
     return requested if requested in LOCALES else default

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from console import bootstrap, i18n
 from console.bootstrap import Ports
+from console.i18n import N_
 from console.errors import ApiError, Unavailable
 from console.metrics import API_ERRORS
 from console.rendering import Pages
@@ -45,7 +46,8 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     app.state.settings = settings
     app.state.pages = Pages()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, campaigns, compose, picker, customers, groups, settings_pages):
+    # compose first: its /campaigns/new must win over /campaigns/{campaign_id}.
+    for module in (auth, compose, campaigns, picker, customers, groups, settings_pages):
         app.include_router(module.router)
     install_visits(app, settings)
     install_error_pages(app)
@@ -81,7 +83,7 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(visits.BadCsrf)
     async def bad_csrf(request: Request, _: Exception) -> Response:
-        return page(request, 403, "error.html", title="The form has expired", code=403)
+        return page(request, 403, "error.html", title=N_("The form has expired"), code=403)
 
     @app.exception_handler(ApiError)
     async def refused(request: Request, exc: Exception) -> Response:
@@ -93,36 +95,36 @@ def install_error_pages(app: FastAPI) -> None:
                 await request.state.ports.sessions.destroy(current.session_id)
             return RedirectResponse("/login", status_code=303)
         if exc.status == 404:
-            return page(request, 404, "error.html", title="Page not found", code=404)
+            return page(request, 404, "error.html", title=N_("Page not found"), code=404)
         if exc.status == 403:
             return page(
                 request,
                 403,
                 "error.html",
-                title="You cannot do this",
+                title=N_("You cannot do this"),
                 code=403,
                 problems=exc.problems,
             )
         log.warning("API refusal without a form to show it: %s", exc)
-        return page(request, 502, "error.html", title="Something went wrong", code=exc.status)
+        return page(request, 502, "error.html", title=N_("Something went wrong"), code=exc.status)
 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Exception) -> Response:
         log.warning("service unavailable: %s", exc)
-        return page(request, 503, "error.html", title="The service is unavailable", code=503)
+        return page(request, 503, "error.html", title=N_("The service is unavailable"), code=503)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return page(request, 404, "error.html", title="Page not found", code=404)
-        return page(request, exc.status_code, "error.html", title="Something went wrong",
+            return page(request, 404, "error.html", title=N_("Page not found"), code=404)
+        return page(request, exc.status_code, "error.html", title=N_("Something went wrong"),
                     code=exc.status_code)  # fmt: skip
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         try:
-            return page(request, 500, "error.html", title="Something went wrong", code=500)
+            return page(request, 500, "error.html", title=N_("Something went wrong"), code=500)
         except Exception:  # the page itself failed: a plain one, still not a trace
             return Response("Internal error", status_code=500, media_type="text/plain")

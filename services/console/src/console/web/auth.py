@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console import i18n
+from console.i18n import N_
 from console.errors import ApiError, FormErrors
 from console.metrics import SIGN_INS
 from console.web.deps import (
@@ -59,9 +60,9 @@ async def login(
     values = {"email": email, "next": text(form, "next")}
     errors = FormErrors()
     if not email:
-        errors.add("email", "Enter your email address")
+        errors.add("email", N_("Enter your email address"))
     if not password:
-        errors.add("password", "Enter your password")
+        errors.add("password", N_("Enter your password"))
     if errors:
         return pages.render(request, "login.html", 422, errors=errors, **values)
     window = settings.login_limit_minutes * 60
@@ -72,7 +73,7 @@ async def login(
     )
     if not allowed:
         SIGN_INS.labels("limited").inc()
-        errors.add("email", "Too many sign-in attempts. Wait a few minutes and try again.")
+        errors.add("email", N_("Too many sign-in attempts. Wait a few minutes and try again."))
         return pages.render(request, "login.html", 429, errors=errors, **values)
     body: dict[str, Any] = {"email": email, "password": password}
     if tenant_id:
@@ -83,7 +84,7 @@ async def login(
         SIGN_INS.labels("refused").inc()
         tenants = exc.body.get("tenants") if exc.status == 422 else None
         if tenants:
-            errors.add("tenant_id", "Choose the company you want to sign in to")
+            errors.add("tenant_id", N_("Choose the company you want to sign in to"))
         else:
             errors = FormErrors.of(exc)
         status = exc.status if exc.status in (401, 422, 429) else 422

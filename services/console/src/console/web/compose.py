@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console import composing
 from console.errors import ApiError, FormErrors
+from console.i18n import N_
 from console.i18n import gettext as _
 from console.web import works
 from console.web.deps import ApiDep, FormDep, PagesDep, UserDep, text
@@ -142,9 +143,9 @@ async def preview(
     errors = FormErrors()
     found = await api.recipients("GET", "/v1/customers", params={"email": email}) if email else {}
     if not email:
-        errors.add("preview_email", "Enter the email address of a customer")
+        errors.add("preview_email", N_("Enter the email address of a customer"))
     elif not found["items"]:
-        errors.add("preview_email", "No customer has this email address")
+        errors.add("preview_email", N_("No customer has this email address"))
     if errors:
         return await render(request, work_id, user, api, pages, errors, preview_email=email)
     customer_id = found["items"][0]["id"]
@@ -160,7 +161,7 @@ async def preview(
         errors = FormErrors.of(exc, {"customer_id": "preview_email"})
         if exc.status == 405 or (exc.status == 404 and not errors.get("preview_email")):
             errors = FormErrors()
-            errors.add("preview_email", "Preview is not available yet")
+            errors.add("preview_email", N_("Preview is not available yet"))
         return await render(request, work_id, user, api, pages, errors, preview_email=email)
     return await render(request, work_id, user, api, pages, preview_email=email, show_preview=True)
 
@@ -181,7 +182,7 @@ async def test_send(
         errors = FormErrors.of(exc)
         if exc.status in (404, 405):
             errors = FormErrors()
-            errors.add("test_send", "Test send is not available yet")
+            errors.add("test_send", N_("Test send is not available yet"))
         return await render(request, work_id, user, api, pages, errors)
     to = sent.get("to", user.user.get("email", "")) if sent else user.user.get("email", "")
     user.flash(_("A test mail was sent to {address}").format(address=to))
@@ -252,9 +253,9 @@ async def confirmed(
         if mode == "schedule":
             errors = FormErrors()
             if not date:
-                errors.add("date", "Choose a date")
+                errors.add("date", N_("Choose a date"))
             if not time:
-                errors.add("time", "Choose a time")
+                errors.add("time", N_("Choose a time"))
             if errors:
                 return await confirm(request, work_id, mode, user, api, pages, date, time, errors)
             await api.composer("POST", path + "/schedule", json={"send_at": f"{date}T{time}"})

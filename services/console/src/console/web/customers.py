@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from console.errors import FormErrors, Problem
+from console.i18n import N_
 from console.i18n import gettext as _
 from console.web.deps import ApiDep, FormDep, PagesDep, SettingsDep, UserDep, text
 from console.web.forms import attempt, attributes_text, parse_attributes
@@ -127,9 +128,9 @@ async def import_customers(
     encoding = encoding if encoding in ENCODINGS else "utf-8"
     errors = FormErrors()
     if not isinstance(upload, UploadFile) or not upload.filename:
-        errors.add("file", "Choose a CSV file")
+        errors.add("file", N_("Choose a CSV file"))
     elif upload.size is not None and upload.size > settings.max_upload_bytes:
-        errors.add("file", "The file is too large")
+        errors.add("file", N_("The file is too large"))
     if errors or not isinstance(upload, UploadFile):
         return pages.render(
             request, "import.html", 422, errors=errors, encodings=ENCODINGS, report=None

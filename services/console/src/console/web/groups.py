@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console.errors import FormErrors
+from console.i18n import N_
 from console.i18n import gettext as _
 from console.web.deps import ApiDep, FormDep, PagesDep, UserDep, text
 from console.web.forms import attempt
@@ -85,7 +86,7 @@ async def add_member(
     found = await api.recipients("GET", "/v1/customers", params={"email": email}) if email else {}
     errors = FormErrors()
     if not found or not found["items"]:
-        errors.add("email", "No customer has this email address")
+        errors.add("email", N_("No customer has this email address"))
         return await _group(group_id, request, api, pages, errors)
     customer_id = found["items"][0]["id"]
     path = f"/v1/groups/{group_id}/members/{customer_id}"
