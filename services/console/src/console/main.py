@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException
 
 from console import bootstrap, i18n
 from console.bootstrap import Ports
-from console.i18n import N_
 from console.errors import ApiError, Unavailable
+from console.i18n import N_
 from console.metrics import API_ERRORS
 from console.rendering import Pages
 from console.settings import Settings

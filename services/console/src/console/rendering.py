@@ -62,6 +62,9 @@ def local_time(value: str | datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:
 
 
 class Pages:
+    """Renders pages. A form shown again with its errors answers 200, as every page a person
+    can reach does: a browser reports any 4xx document as a failed load in its console."""
+
     def __init__(self) -> None:
         self.env = environment()
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console import i18n
-from console.i18n import N_
 from console.errors import ApiError, FormErrors
+from console.i18n import N_
 from console.metrics import SIGN_INS
 from console.web.deps import (
     BackendDep,
@@ -24,7 +24,7 @@ from console.web.deps import (
     local_path,
     text,
 )
-from console.web.visit import LANG_COOKIE, SESSION_COOKIE
+from console.web.visit import LANG_COOKIE, SESSION_COOKIE, Visit
 
 router = APIRouter()
 
@@ -55,16 +55,16 @@ async def login(
     sessions: SessionsDep,
     settings: SettingsDep,
 ) -> Response:
-    email, password, tenant_id = text(form, "email"), str(form.get("password") or ""), None
+    email, password = text(form, "email"), str(form.get("password") or "")
     tenant_id = text(form, "tenant_id") or None
-    values = {"email": email, "next": text(form, "next")}
+    values: dict[str, Any] = {"email": email, "next": text(form, "next")}
     errors = FormErrors()
     if not email:
         errors.add("email", N_("Enter your email address"))
     if not password:
         errors.add("password", N_("Enter your password"))
     if errors:
-        return pages.render(request, "login.html", 422, errors=errors, **values)
+        return pages.render(request, "login.html", errors=errors, **values)
     window = settings.login_limit_minutes * 60
     ip = request.client.host if request.client else "unknown"
     allowed = await limiter.hit(f"ip:{ip}", settings.login_limit_per_ip, window)
@@ -74,7 +74,7 @@ async def login(
     if not allowed:
         SIGN_INS.labels("limited").inc()
         errors.add("email", N_("Too many sign-in attempts. Wait a few minutes and try again."))
-        return pages.render(request, "login.html", 429, errors=errors, **values)
+        return pages.render(request, "login.html", errors=errors, **values)
     body: dict[str, Any] = {"email": email, "password": password}
     if tenant_id:
         body["tenant_id"] = tenant_id
@@ -87,9 +87,20 @@ async def login(
             errors.add("tenant_id", N_("Choose the company you want to sign in to"))
         else:
             errors = FormErrors.of(exc)
-        status = exc.status if exc.status in (401, 422, 429) else 422
-        return pages.render(request, "login.html", status, errors=errors, tenants=tenants, **values)
+        return pages.render(request, "login.html", errors=errors, tenants=tenants, **values)
     SIGN_INS.labels("signed_in").inc()
+    await start_session(visit, session, backend, sessions, settings)
+    return RedirectResponse(local_path(values["next"]), status_code=303)
+
+
+async def start_session(
+    visit: Visit,
+    session: dict[str, Any],
+    backend: BackendDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+) -> None:
+    """A new session id at every sign-in (never the one a visitor brought: no fixation)."""
     tenant = await backend.call("composer", "GET", "/v1/tenant", key=session["api_key"])
     if visit.session_id:
         await sessions.destroy(visit.session_id)
@@ -106,7 +117,6 @@ async def login(
     visit.session_id = await sessions.create(data, settings.session_idle_minutes * 60)
     visit.data = data
     visit.new_cookies[SESSION_COOKIE] = visit.session_id
-    return RedirectResponse(local_path(values["next"]), status_code=303)
 
 
 @router.post("/logout")

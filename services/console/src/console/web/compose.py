@@ -59,7 +59,6 @@ async def render(
     return pages.render(
         request,
         "compose.html",
-        422 if errors else 200,
         errors=errors or FormErrors(),
         work_id=work_id,
         work=work,
@@ -229,7 +228,6 @@ async def confirm(
     return pages.render(
         request,
         "confirm.html",
-        422 if errors else 200,
         errors=errors or FormErrors(),
         work_id=work_id,
         mode=mode,

@@ -66,7 +66,7 @@ async def create_customer(
         created, errors = await attempt(api.recipients("POST", "/v1/customers", json=body))
     if errors:
         return pages.render(
-            request, "customer.html", 422, errors=errors, customer=body,
+            request, "customer.html", errors=errors, customer=body,
             attributes=text(form, "attributes"), owners=await _owners(api),
         )  # fmt: skip
     user.flash(_("The customer was added"))
@@ -97,7 +97,7 @@ async def update_customer(
         _done, errors = await attempt(api.recipients("PATCH", path, json=body))
     if errors:
         return pages.render(
-            request, "customer.html", 422, errors=errors, customer={"id": customer_id, **body},
+            request, "customer.html", errors=errors, customer={"id": customer_id, **body},
             attributes=text(form, "attributes"), owners=await _owners(api),
         )  # fmt: skip
     user.flash(_("The customer was saved"))
@@ -132,9 +132,7 @@ async def import_customers(
     elif upload.size is not None and upload.size > settings.max_upload_bytes:
         errors.add("file", N_("The file is too large"))
     if errors or not isinstance(upload, UploadFile):
-        return pages.render(
-            request, "import.html", 422, errors=errors, encodings=ENCODINGS, report=None
-        )
+        return pages.render(request, "import.html", errors=errors, encodings=ENCODINGS, report=None)
     on_existing = "update" if form.get("update_existing") == "on" else "reject"
     report, errors = await attempt(
         api.recipients(
@@ -152,9 +150,7 @@ async def import_customers(
             Problem("file", p.reason if p.field in (None, "file") else f"{p.field}: {p.reason}")
             for p in errors.problems
         ]
-        return pages.render(
-            request, "import.html", 422, errors=errors, encodings=ENCODINGS, report=None
-        )
+        return pages.render(request, "import.html", errors=errors, encodings=ENCODINGS, report=None)
     user.data["import_report"] = report
     user.dirty = True
     return RedirectResponse("/customers-import/report", status_code=303)

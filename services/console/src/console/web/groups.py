@@ -29,7 +29,7 @@ async def _list(
     found = await all_groups(api)
     shown = [g for g in found if query.lower() in g["name"].lower()] if query else found
     return pages.render(
-        request, "groups.html", 422 if errors else 200,
+        request, "groups.html",
         errors=errors or FormErrors(), items=shown, q=query, form=form,
     )  # fmt: skip
 
@@ -61,7 +61,7 @@ async def _group(
         params["after"] = after
     members = await api.recipients("GET", f"/v1/groups/{group_id}/members", params=params)
     return pages.render(
-        request, "group.html", 422 if errors else 200, errors=errors or FormErrors(),
+        request, "group.html", errors=errors or FormErrors(),
         group=group, members=members["items"], next_after=members["next_after"],
     )  # fmt: skip
 

@@ -60,7 +60,6 @@ async def recipients_page(
     return pages.render(
         request,
         "recipients.html",
-        422 if errors else 200,
         errors=errors or FormErrors(),
         work_id=work_id,
         spec=work["content"]["recipients"],

@@ -34,7 +34,7 @@ async def save_account(
     body = {name: text(form, name) for name in TENANT_FIELDS}
     tenant, errors = await attempt(api.composer("PATCH", "/v1/tenant", json=body))
     if errors:
-        return pages.render(request, "account.html", 422, errors=errors, tenant=body, zones=ZONES)
+        return pages.render(request, "account.html", errors=errors, tenant=body, zones=ZONES)
     user.data["time_zone"] = tenant["time_zone"]
     user.data["company"] = tenant["company_name"]
     user.flash(_("The account information was saved"))
@@ -65,7 +65,7 @@ async def save_profile(
     changed, errors = await attempt(call)
     if errors:
         person = await api.composer("GET", "/v1/me")
-        return pages.render(request, "profile.html", 422, errors=errors, person=person)
+        return pages.render(request, "profile.html", errors=errors, person=person)
     if changed:
         user.data["user"] = changed
     user.flash(done_message)
@@ -81,7 +81,7 @@ async def _users(
     request: Request, api: ApiDep, pages: PagesDep, errors: FormErrors | None = None, **form: str
 ) -> Response:
     return pages.render(
-        request, "users.html", 422 if errors else 200, errors=errors or FormErrors(),
+        request, "users.html", errors=errors or FormErrors(),
         items=await api.composer("GET", "/v1/users"), roles=ROLES, form=form,
     )  # fmt: skip
 
@@ -125,7 +125,7 @@ async def save_user(
     _done, errors = await attempt(call)
     if errors:
         person = await api.composer("GET", f"/v1/users/{user_id}")
-        return pages.render(request, "user.html", 422, errors=errors, person=person, roles=ROLES)
+        return pages.render(request, "user.html", errors=errors, person=person, roles=ROLES)
     user.flash(done_message)
     return RedirectResponse(f"/settings/users/{user_id}", status_code=303)
 
@@ -139,7 +139,7 @@ async def _senders(
     request: Request, api: ApiDep, pages: PagesDep, errors: FormErrors | None = None, **form: str
 ) -> Response:
     return pages.render(
-        request, "senders.html", 422 if errors else 200, errors=errors or FormErrors(),
+        request, "senders.html", errors=errors or FormErrors(),
         items=await api.composer("GET", "/v1/senders"), form=form,
     )  # fmt: skip
 
@@ -181,7 +181,7 @@ async def _domains(
     if isinstance(items, dict):
         items = items.get("items", [])
     return pages.render(
-        request, "domains.html", 422 if errors else 200, errors=errors or FormErrors(),
+        request, "domains.html", errors=errors or FormErrors(),
         items=items, form=form,
     )  # fmt: skip
 
