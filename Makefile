@@ -49,7 +49,7 @@ test: up lint check-generated ## everything: deps, stack, lint, unit, integratio
 	$(ENV) $(UV) run --frozen pytest -p no:randomly $(PYTEST_TIERS)
 
 unit: uv ## unit tier only (no infrastructure)
-	$(UV) run --frozen pytest -m "not integration and not e2e and not fault" $(PYTEST_TIERS)
+	$(UV) run --frozen pytest -m "not integration and not e2e and not fault and not browser" $(PYTEST_TIERS)
 
 integration: up
 	$(ENV) $(UV) run --frozen pytest -m integration $(PYTEST_TIERS)

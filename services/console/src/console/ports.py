@@ -27,9 +27,13 @@ class Sessions(Protocol):
 
 
 class Limiter(Protocol):
-    async def hit(self, key: str, limit: int, window_s: int) -> bool:
-        """Counts one attempt under `key`; False once more than `limit` fell in the window."""
+    """Failed attempts counted per key in fixed windows."""
+
+    async def blocked(self, key: str, limit: int) -> bool:
+        """Whether `limit` failures under `key` fell in the current window."""
         ...
+
+    async def fail(self, key: str, window_s: int) -> None: ...
 
 
 class Backend(Protocol):

@@ -20,9 +20,11 @@ class Settings(ServiceSettings):
         description="Mark cookies Secure; unset: when the request came over HTTPS (behind a "
         "proxy, pass X-Forwarded-Proto and run uvicorn with --proxy-headers).",
     )
-    login_limit_per_ip: int = Field(default=30, description="Sign-in attempts per IP per window.")
+    login_limit_per_ip: int = Field(
+        default=50, description="Failed sign-ins from one IP address before it must wait."
+    )
     login_limit_per_address: int = Field(
-        default=10, description="Sign-in attempts per address per window."
+        default=10, description="Failed sign-ins for one email address before it must wait."
     )
     login_limit_minutes: int = Field(default=15, description="Window of the sign-in limits.")
     default_locale: str = Field(default="ja", description="ja or en.")

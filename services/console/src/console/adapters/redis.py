@@ -42,16 +42,19 @@ class RedisSessions:
 
 
 class RedisLimiter:
-    """Fixed windows: INCR, and the window's expiry set by the first attempt in it."""
+    """Fixed windows: INCR, and the window's expiry set by the first failure in it."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix + "limit:"
 
-    async def hit(self, key: str, limit: int, window_s: int) -> bool:
+    async def blocked(self, key: str, limit: int) -> bool:
+        count = await self._redis.get(self._prefix + key)
+        return count is not None and int(count) >= limit
+
+    async def fail(self, key: str, window_s: int) -> None:
         name = self._prefix + key
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(name)
             pipe.expire(name, window_s, nx=True)
-            count, _ = await pipe.execute()
-        return int(count) <= limit
+            await pipe.execute()

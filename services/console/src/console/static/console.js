@@ -67,16 +67,13 @@ function liveProgress() {
     bar.max = progress.total || 1;
     bar.value = progress.sent + progress.bounced + progress.soft_bounced + progress.failed;
     draw(progress);
-    if (progress.state !== section.dataset.state) {
-      section.dataset.state = progress.state;
-      const state = document.getElementById("state");
-      if (state && progress.state === "sent") state.textContent = state.dataset.sentLabel || state.textContent;
-    }
+    // A new state (sent) changes more than figures: the server renders the page again.
+    if (progress.state !== section.dataset.state) window.location.reload();
   };
   const poll = async () => {
     try {
       const response = await fetch(url, { headers: { Accept: "application/json" } });
-      if (response.status === 401 || response.redirected) { window.location.reload(); return; }
+      if (response.redirected) { window.location.reload(); return; } // signed out
       if (response.ok) show(await response.json());
     } catch (error) {
       // The network failed for a moment: the next poll tries again.

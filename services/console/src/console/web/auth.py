@@ -65,13 +65,10 @@ async def login(
         errors.add("password", N_("Enter your password"))
     if errors:
         return pages.render(request, "login.html", errors=errors, **values)
-    window = settings.login_limit_minutes * 60
     ip = request.client.host if request.client else "unknown"
-    allowed = await limiter.hit(f"ip:{ip}", settings.login_limit_per_ip, window)
-    allowed &= await limiter.hit(
-        f"address:{email.lower()}", settings.login_limit_per_address, window
-    )
-    if not allowed:
+    keys = {f"ip:{ip}": settings.login_limit_per_ip,
+            f"address:{email.lower()}": settings.login_limit_per_address}  # fmt: skip
+    if any([await limiter.blocked(key, limit) for key, limit in keys.items()]):
         SIGN_INS.labels("limited").inc()
         errors.add("email", N_("Too many sign-in attempts. Wait a few minutes and try again."))
         return pages.render(request, "login.html", errors=errors, **values)
@@ -82,6 +79,8 @@ async def login(
         session = await backend.call("composer", "POST", "/v1/auth/login", key=None, json=body)
     except ApiError as exc:
         SIGN_INS.labels("refused").inc()
+        for key in keys:
+            await limiter.fail(key, settings.login_limit_minutes * 60)
         tenants = exc.body.get("tenants") if exc.status == 422 else None
         if tenants:
             errors.add("tenant_id", N_("Choose the company you want to sign in to"))
