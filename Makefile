@@ -8,10 +8,10 @@ export UV_PYTHON_PREFERENCE := only-system
 export PATH := $(HOME)/.local/bin:$(PATH)
 export UV := uv
 ENV := set -a; source .local/env; set +a;
-PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/e2e
+PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/hostile tests/e2e
 
 .PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
-        docs schemas demo bench clean
+        docs schemas demo bench clean hostile
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,12 +38,14 @@ lint: uv ## ruff and mypy
 schemas: uv ## regenerate the committed JSON Schemas of the events
 	$(UV) run --frozen python tools/schemas.py --write
 
-docs: uv ## regenerate AsyncAPI and OpenAPI documents into docs/
+docs: uv ## regenerate AsyncAPI and OpenAPI documents into docs/, and the KafkaTopics
 	$(UV) run --frozen python tools/gendocs.py --write
+	$(UV) run --frozen python tools/kafkatopics.py --write
 
 check-generated: uv
 	$(UV) run --frozen python tools/schemas.py --check
 	$(UV) run --frozen python tools/gendocs.py --check
+	$(UV) run --frozen python tools/kafkatopics.py --check
 
 test: up lint check-generated ## everything: deps, stack, lint, unit, integration, e2e, fault tiers
 	$(ENV) $(UV) run --frozen pytest -p no:randomly $(PYTEST_TIERS)
@@ -59,6 +61,9 @@ e2e: up
 
 fault: up
 	$(ENV) $(UV) run --frozen pytest -m fault tests/e2e
+
+hostile: up ## hostile input against the running services
+	$(ENV) $(UV) run --frozen pytest -m hostile tests/hostile
 
 demo: up ## run a real campaign through every service and print the summary line
 	$(ENV) $(UV) run --frozen python tools/demo.py
