@@ -1,14 +1,13 @@
-"""The console in a real browser (Debian's chromium driven by Playwright), against a running
-console at CONSOLE_URL (the local stack's by default). The tests reach the platform only
-through the browser, the public APIs (to set up a tenant) and the dev sink.
+"""The console in a real browser (Debian's chromium driven by Playwright, testkit.browser),
+against a running console at CONSOLE_URL (the local stack's by default). The tests reach
+the platform only through the browser, the public APIs and the dev sink; a tenant's first
+admin gets a password from the operator command, as every new tenant does.
 
-Every page a test visits is watched: a JavaScript error or a console error fails the test.
-"""
+Every page a test visits is watched: a JavaScript error or a console error fails the test."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -17,19 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from testkit import platform
+from testkit.browser import CONSOLE_URL, chromium
 from testkit.platform import Customer, Tenant, User
 
-CONSOLE_URL = os.environ.get("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Without the background-networking flags Chromium tries to reach Google's services, which
-# this closed network refuses (and reports as console errors).
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 PASSWORD = "browser-test-password"
 
 
@@ -100,16 +92,7 @@ async def world() -> World:
 async def page(tmp_path: Path) -> AsyncIterator[Page]:
     """A fresh browser (its own profile) whose console errors and page errors fail the test."""
     problems: list[str] = []
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            locale="ja-JP",
-            viewport={"width": 1280, "height": 900},
-        )
-        context.set_default_timeout(15_000)
+    async with chromium(tmp_path / "profile") as context:
         page = context.pages[0] if context.pages else await context.new_page()
         page.on(
             "console",
@@ -120,10 +103,7 @@ async def page(tmp_path: Path) -> AsyncIterator[Page]:
             ),
         )
         page.on("pageerror", lambda e: problems.append(f"page error: {e} on {page.url}"))
-        try:
-            yield page
-        finally:
-            await context.close()
+        yield page
     assert not problems, "\n".join(problems)
 
 
