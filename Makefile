@@ -11,7 +11,7 @@ ENV := set -a; source .local/env; set +a;
 PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/hostile tests/e2e
 
 .PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
-        docs schemas demo bench clean hostile
+        docs schemas demo bench clean screenshots hostile
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ hostile: up ## hostile input against the running services
 
 demo: up ## run a real campaign through every service and print the summary line
 	$(ENV) $(UV) run --frozen python tools/demo.py
+
+screenshots: up ## PNGs of the console's main screens into docs/console/ (Debian's chromium)
+	$(ENV) $(UV) run --frozen python tools/screenshots.py
 
 bench: up ## benchmarks, each beside a reference measured in the same run
 	$(ENV) $(UV) run --frozen python bench/run.py

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from playwright.async_api import BrowserContext, async_playwright
 
-CONSOLE_URL = os.environ.get("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+from testkit.platform import LOCAL
+
+CONSOLE_URL = LOCAL.console
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium tries to reach Google's services, which
 # a closed network refuses (and the page's console reports).
