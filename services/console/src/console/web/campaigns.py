@@ -14,6 +14,7 @@ from console import calendar_view
 from console.errors import ApiError
 from console.i18n import gettext as _
 from console.web.deps import ApiDep, FormDep, PagesDep, UserDep
+from console.web.forms import done
 
 router = APIRouter()
 
@@ -117,13 +118,15 @@ async def cancel(campaign_id: str, form: FormDep, user: UserDep, api: ApiDep) ->
             raise
         user.flash(_("Sending has already started: the mail can no longer be cancelled"), "error")
         return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
-    user.flash(_("The schedule was cancelled: the mail is back in drafts"))
-    return RedirectResponse("/campaigns?folder=drafts", status_code=303)
+    return done(
+        user,
+        _("The schedule was cancelled: the mail is back in drafts"),
+        "/campaigns?folder=drafts",
+    )
 
 
 @router.post("/campaigns/{campaign_id}/delete")
 async def delete(campaign_id: str, form: FormDep, user: UserDep, api: ApiDep) -> Response:
     del form  # checked for its CSRF token
     await api.composer("DELETE", f"/v1/campaigns/{campaign_id}")
-    user.flash(_("The draft was deleted"))
-    return RedirectResponse("/campaigns?folder=drafts", status_code=303)
+    return done(user, _("The draft was deleted"), "/campaigns?folder=drafts")

@@ -13,7 +13,7 @@ from console.errors import FormErrors, Problem
 from console.i18n import N_
 from console.i18n import gettext as _
 from console.web.deps import ApiDep, FormDep, PagesDep, SettingsDep, UserDep, text
-from console.web.forms import attempt, attributes_text, parse_attributes
+from console.web.forms import attempt, attributes_text, done, parse_attributes
 
 router = APIRouter()
 
@@ -69,8 +69,7 @@ async def create_customer(
             request, "customer.html", errors=errors, customer=body,
             attributes=text(form, "attributes"), owners=await _owners(api),
         )  # fmt: skip
-    user.flash(_("The customer was added"))
-    return RedirectResponse(f"/customers/{created['id']}", status_code=303)
+    return done(user, _("The customer was added"), f"/customers/{created['id']}")
 
 
 @router.get("/customers/{customer_id}")
@@ -100,8 +99,7 @@ async def update_customer(
             request, "customer.html", errors=errors, customer={"id": customer_id, **body},
             attributes=text(form, "attributes"), owners=await _owners(api),
         )  # fmt: skip
-    user.flash(_("The customer was saved"))
-    return RedirectResponse(f"/customers/{customer_id}", status_code=303)
+    return done(user, _("The customer was saved"), f"/customers/{customer_id}")
 
 
 @router.get("/customers-import")

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
+from fastapi.responses import RedirectResponse, Response
+
 from console.errors import ApiError, FormErrors
+from console.web.visit import Visit
 
 SHOWN_BY_THE_FORM = (403, 409, 413, 415, 422)
 
@@ -20,6 +23,12 @@ async def attempt(
         if exc.status not in SHOWN_BY_THE_FORM:
             raise
         return None, FormErrors.of(exc, fields)
+
+
+def done(user: Visit, message: str, to: str) -> Response:
+    """After a change: say what happened on the next page (post, redirect, get)."""
+    user.flash(message)
+    return RedirectResponse(to, status_code=303)
 
 
 def attributes_text(attributes: dict[str, str]) -> str:

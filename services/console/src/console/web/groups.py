@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from console.errors import FormErrors
 from console.i18n import N_
 from console.i18n import gettext as _
 from console.web.deps import ApiDep, FormDep, PagesDep, UserDep, text
-from console.web.forms import attempt
+from console.web.forms import attempt, done
 from console.web.picker import all_groups
 
 router = APIRouter()
@@ -42,8 +42,7 @@ async def create_group(
     created, errors = await attempt(api.recipients("POST", "/v1/groups", json=body))
     if errors:
         return await _list(request, api, pages, errors, **body)
-    user.flash(_("The group was created"))
-    return RedirectResponse(f"/groups/{created['id']}", status_code=303)
+    return done(user, _("The group was created"), f"/groups/{created['id']}")
 
 
 @router.get("/groups/{group_id}")
@@ -74,8 +73,7 @@ async def rename_group(
     _done, errors = await attempt(api.recipients("PATCH", f"/v1/groups/{group_id}", json=body))
     if errors:
         return await _group(group_id, request, api, pages, errors)
-    user.flash(_("The group was saved"))
-    return RedirectResponse(f"/groups/{group_id}", status_code=303)
+    return done(user, _("The group was saved"), f"/groups/{group_id}")
 
 
 @router.post("/groups/{group_id}/members")
@@ -93,8 +91,7 @@ async def add_member(
     _done, errors = await attempt(api.recipients("PUT", path), {"id": "email"})
     if errors:
         return await _group(group_id, request, api, pages, errors)
-    user.flash(_("The customer was added to the group"))
-    return RedirectResponse(f"/groups/{group_id}", status_code=303)
+    return done(user, _("The customer was added to the group"), f"/groups/{group_id}")
 
 
 @router.post("/groups/{group_id}/members/{customer_id}/remove")
@@ -103,5 +100,4 @@ async def remove_member(
 ) -> Response:
     del form  # checked for its CSRF token
     await api.recipients("DELETE", f"/v1/groups/{group_id}/members/{customer_id}")
-    user.flash(_("The customer was removed from the group"))
-    return RedirectResponse(f"/groups/{group_id}", status_code=303)
+    return done(user, _("The customer was removed from the group"), f"/groups/{group_id}")

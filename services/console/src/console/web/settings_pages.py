@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from console.errors import ApiError, FormErrors
 from console.i18n import gettext as _
 from console.web.deps import ApiDep, FormDep, PagesDep, UserDep, text
-from console.web.forms import attempt
+from console.web.forms import attempt, done
 
 router = APIRouter(prefix="/settings")
 
@@ -37,8 +37,7 @@ async def save_account(
         return pages.render(request, "account.html", errors=errors, tenant=body, zones=ZONES)
     user.data["time_zone"] = tenant["time_zone"]
     user.data["company"] = tenant["company_name"]
-    user.flash(_("The account information was saved"))
-    return RedirectResponse("/settings/account", status_code=303)
+    return done(user, _("The account information was saved"), "/settings/account")
 
 
 @router.get("/profile")
@@ -100,8 +99,7 @@ async def create_user(
         )
     if errors:
         return await _users(request, api, pages, errors, **body)
-    user.flash(_("The user was created"))
-    return RedirectResponse("/settings/users", status_code=303)
+    return done(user, _("The user was created"), "/settings/users")
 
 
 @router.get("/users/{user_id}")
@@ -152,16 +150,14 @@ async def create_sender(
     _done, errors = await attempt(api.composer("POST", "/v1/senders", json=body))
     if errors:
         return await _senders(request, api, pages, errors, **body)
-    user.flash(_("The sender was registered"))
-    return RedirectResponse("/settings/senders", status_code=303)
+    return done(user, _("The sender was registered"), "/settings/senders")
 
 
 @router.post("/senders/{sender_id}/delete")
 async def delete_sender(sender_id: str, form: FormDep, user: UserDep, api: ApiDep) -> Response:
     del form  # checked for its CSRF token
     await api.composer("DELETE", f"/v1/senders/{sender_id}")
-    user.flash(_("The sender was removed"))
-    return RedirectResponse("/settings/senders", status_code=303)
+    return done(user, _("The sender was removed"), "/settings/senders")
 
 
 @router.get("/domains")
@@ -194,8 +190,11 @@ async def create_domain(
     _done, errors = await attempt(api.composer("POST", "/v1/sending-domains", json=body))
     if errors:
         return await _domains(request, api, pages, errors, **body)
-    user.flash(_("The domain was added: publish its DNS records, then verify it"))
-    return RedirectResponse("/settings/domains", status_code=303)
+    return done(
+        user,
+        _("The domain was added: publish its DNS records, then verify it"),
+        "/settings/domains",
+    )
 
 
 @router.post("/domains/{domain_id}/verify")
@@ -208,5 +207,4 @@ async def verify_domain(
     if errors:
         return await _domains(request, api, pages, errors)
     status = (found or {}).get("status", "")
-    user.flash(_("Verification result: {status}").format(status=status))
-    return RedirectResponse("/settings/domains", status_code=303)
+    return done(user, _("Verification result: {status}").format(status=status), "/settings/domains")

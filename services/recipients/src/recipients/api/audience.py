@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import RecipientSpec
-from contracts.merge import is_known
 from recipients.api.errors import ERROR_RESPONSES
-from recipients.domain import AudiencePlan, Sender, counts_for_exclusion
+from recipients.domain import AudiencePlan, Sender, choosing
 from recipients.ports import AudienceCounter
 from servicekit.auth import CurrentPrincipal
 from servicekit.http import port
@@ -40,19 +39,10 @@ class AudienceCount(BaseModel):
 async def count(
     body: AudienceQuery, principal: CurrentPrincipal, counter: CounterDep
 ) -> AudienceCount:
-    spec = body.recipients
-    fields = tuple(name for name in dict.fromkeys(body.merge_fields) if is_known(name))
     plan = AudiencePlan(
         tenant_id=principal.tenant_id,
         campaign_id=_NOBODY,
-        customer_ids=tuple(spec.customer_ids),
-        include_group_ids=tuple(spec.include_group_ids),
-        exclude_group_ids=tuple(spec.exclude_group_ids),
-        excluded_customer_ids=tuple(spec.excluded_customer_ids),
-        merge_fields=fields,
-        required_fields=tuple(f for f in fields if counts_for_exclusion(f))
-        if body.exclude_missing_merge
-        else (),
+        **choosing(body.recipients, body.merge_fields, body.exclude_missing_merge),
         sender=Sender(name="", email="", signature="", notify_user_id=_NOBODY),
         owners=(),
     )
