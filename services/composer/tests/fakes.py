@@ -4,13 +4,15 @@ an exception, so a refused command leaves nothing behind, as in PostgreSQL."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from composer.auth import Account
+from composer.bootstrap import Ports
 from composer.domain import (
     Campaign,
     CampaignState,
@@ -20,8 +22,13 @@ from composer.domain import (
     Tenant,
     User,
 )
-from contracts import Event
+from composer.ports import Resolved
+from composer.previews import Previewer
+from composer.settings import Settings
+from contracts import CampaignScheduled, Event, RecipientResolved
 from servicekit.auth import Principal, Role
+from servicekit.errors import NotFound
+from testkit.fakes import FakeBus, FakeDatabase, IdleRelay
 
 
 class FakeClock:
@@ -311,3 +318,86 @@ class FakeLogins:
             _, tenant, user, _ = self.store.state.keys[key_id]
             if (tenant, user) == (tenant_id, user_id):
                 await self.revoke_session(key_id)
+
+
+# ---------------------------------------------------------------- the other ports
+
+
+class DictVerifier:
+    """API keys are the dictionary's keys."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, Principal] = {}
+
+    async def verify(self, api_key: str) -> Principal | None:
+        return self.keys.get(api_key)
+
+
+@dataclass
+class FakeCustomer:
+    email: str
+    name: str = ""
+    values: dict[str, str | None] = field(default_factory=dict)
+    excluded: str | None = None
+
+
+class FakeAudience:
+    """The recipients service's one-recipient resolution over a dict of customers."""
+
+    def __init__(self) -> None:
+        self.customers: dict[UUID, FakeCustomer] = {}
+        self.asked: list[tuple[CampaignScheduled, str]] = []
+
+    def add(self, email: str, **kwargs: Any) -> UUID:
+        customer_id = uuid4()
+        self.customers[customer_id] = FakeCustomer(email, **kwargs)
+        return customer_id
+
+    async def recipient(self, campaign: CampaignScheduled, api_key: str) -> Resolved:
+        self.asked.append((campaign, api_key))
+        spec = campaign.recipients
+        if spec.addresses:
+            customer_id, found = uuid4(), FakeCustomer(spec.addresses[0])
+        else:
+            customer_id = spec.customer_ids[0]
+            if customer_id not in self.customers:
+                raise NotFound("customer")
+            found = self.customers[customer_id]
+        recipient = RecipientResolved(
+            tenant_id=campaign.tenant_id,
+            campaign_id=campaign.campaign_id,
+            message_id=uuid4(),
+            customer_id=customer_id,
+            email=spec.deliver_to or found.email,
+            name=found.name,
+            merge_values={f: found.values.get(f) for f in campaign.merge_fields},
+            sender=campaign.sender,
+            notify_user_id=campaign.notify_user_id,
+        )
+        return Resolved(recipient, found.excluded)
+
+
+def fake_build(
+    store: FakeStore,
+    clock: FakeClock,
+    verifier: DictVerifier,
+    audience: FakeAudience | None = None,
+) -> Callable[[Settings], AbstractAsyncContextManager[Ports]]:
+    """`create_app(..., build=fake_build(...))`: the composer on in-memory ports."""
+
+    @asynccontextmanager
+    async def build(_: Settings) -> AsyncIterator[Ports]:
+        yield Ports(
+            database=FakeDatabase(),
+            bus=FakeBus(),
+            store=store,
+            keys=verifier,
+            relay=IdleRelay(),
+            clock=clock,
+            audience=audience or FakeAudience(),
+            previewer=Previewer("https://t.acme.example"),
+            logins=FakeLogins(store),
+            hasher=FakeHasher(),
+        )
+
+    return build

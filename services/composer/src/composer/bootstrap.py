@@ -7,11 +7,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from composer.adapters.argon2 import Argon2Hasher
 from composer.adapters.logins import PostgresLogins
 from composer.adapters.postgres import PostgresKeyVerifier, PostgresStore
+from composer.adapters.recipients import RecipientsApi
 from composer.auth import Hasher, Logins
-from composer.ports import Clock, Store
+from composer.ports import Audience, Clock, Store
+from composer.previews import Previewer
 from composer.settings import Settings
 from servicekit import outbox
 from servicekit.auth import KeyVerifier
@@ -31,6 +35,8 @@ class Ports:
     keys: KeyVerifier
     relay: Relay
     clock: Clock
+    audience: Audience
+    previewer: Previewer
     logins: Logins
     hasher: Hasher
 
@@ -42,6 +48,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
         ) as db,
         kafka_bus(settings, service="composer") as bus,
+        httpx.AsyncClient(base_url=settings.recipients_url, timeout=10.0) as recipients,
     ):
         yield Ports(
             database=db,
@@ -50,6 +57,8 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             keys=PostgresKeyVerifier(db.pool),
             relay=outbox.OutboxRelay(db.pool, bus),
             clock=SystemClock(),
+            audience=RecipientsApi(recipients),
+            previewer=Previewer(settings.tracking_base_url),
             logins=PostgresLogins(db.pool),
             hasher=Argon2Hasher(),
         )

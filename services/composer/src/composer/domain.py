@@ -15,6 +15,7 @@ from servicekit.auth import Principal, Role
 from servicekit.errors import Conflict, Forbidden
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
+MailKind = Literal["bulk", "individual"]
 ON_BEHALF: frozenset[str] = frozenset({"on_behalf_user", "on_behalf_registered"})
 
 
@@ -108,6 +109,13 @@ class CampaignContent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: MailKind = Field(
+        default="bulk",
+        description="bulk: customers and groups; unsubscribed customers are left out. "
+        "individual (1:1 mail): exactly one customer (`recipients.customer_ids`) or one "
+        "address (`recipients.addresses`); it reaches an unsubscribed customer, never a "
+        "bounced or complained address.",
+    )
     name: str = Field(default="", description="Internal name, not shown to recipients.")
     subject: str = Field(default="", description="Subject; may contain merge fields.")
     html_body: str | None = Field(default=None, description="HTML body; may contain merge fields.")
