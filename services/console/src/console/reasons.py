@@ -30,4 +30,5 @@ API_REASONS = (
     N_("duplicate"),
     N_("invalid_owner"),
     N_("too_long"),
+    N_("customer not found"),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.async_api import Page, expect
 
 from testkit import sink
@@ -199,3 +200,29 @@ async def test_a_csv_import_reports_both_bad_rows(page: Page, world: World) -> N
     await expect(rows.nth(0)).to_contain_text("メールアドレスの形式が正しくありません")
     await expect(rows.nth(1)).to_contain_text("5")
     await expect(rows.nth(1)).to_contain_text("重複しています")
+
+
+async def test_preview_for_a_customer_and_a_test_to_oneself(page: Page, world: World) -> None:
+    # The composer renders a preview from the one recipient that recipients resolves.
+    probe = await world.admin.recipients.send("POST", "/v1/recipients/preview", json={})
+    if probe.status_code == 404:
+        pytest.skip("this platform's recipients service does not resolve previews yet")
+    draft = await draft_to_groups(world)
+    await sign_in(page, world.admin)
+    await open_campaign(page, "drafts", draft["subject"])
+    await page.get_by_role("link", name="編集").click()
+    await page.get_by_label("プレビュー・テスト送信に使う顧客").fill(world.customers[0].email)
+    await page.get_by_role("button", name="プレビュー", exact=True).click()
+    await expect(page.locator("#preview-subject")).to_have_text(
+        f"山田様 週末セール {world.tenant.marker}"
+    )
+    await expect(page.locator("#preview-from")).to_contain_text(world.admin.email)
+    await expect(page.frame_locator(".preview__frame").locator("body")).to_contain_text(
+        "週末セールのご案内です"
+    )
+    await page.get_by_role("button", name="自分にテスト送信").click()
+    await expect(page.get_by_role("status")).to_contain_text(
+        f"{world.admin.email} にテストメールを送信しました"
+    )
+    [mail] = await sink.wait_for_mail(world.admin.email)
+    assert world.tenant.marker in str(mail.mail["Subject"])

@@ -125,9 +125,45 @@ async def submit(
     if action == "preview":
         return await preview(request, work_id, work, text(form, "preview_email"), user, api, pages)
     if action == "test_send":
-        return await test_send(request, work_id, work, user, api, pages)
+        return await test_send(
+            request, work_id, work, text(form, "preview_email"), user, api, pages
+        )
     user.flash(_("The draft was saved"))
     return RedirectResponse(f"/compose/{work_id}", status_code=303)
+
+
+async def chosen_customer(api: ApiDep, email: str, errors: FormErrors) -> str | None:
+    """The customer a preview or a test send renders for, named by address."""
+    if not email:
+        errors.add("preview_email", N_("Enter the email address of a customer"))
+        return None
+    found = await api.recipients("GET", "/v1/customers", params={"email": email})
+    if not found["items"]:
+        errors.add("preview_email", N_("No customer has this email address"))
+        return None
+    return str(found["items"][0]["id"])
+
+
+async def for_customer(
+    api: ApiDep, work: dict[str, Any], what: str, email: str
+) -> tuple[Any, FormErrors]:
+    """Asks the composer to preview or test-send the draft for the chosen customer."""
+    errors = FormErrors()
+    customer_id = await chosen_customer(api, email, errors)
+    if customer_id is None:
+        return None, errors
+    path = f"/v1/campaigns/{work['campaign_id']}/{what}"
+    try:
+        return await api.composer("POST", path, json={"customer_id": customer_id}), errors
+    except ApiError as exc:
+        if exc.status not in (404, 405, 422):
+            raise
+        shown_by = {"customer_id": "preview_email", "email": "preview_email", "id": "preview_email"}
+        errors = FormErrors.of(exc, shown_by)
+        if exc.status == 405:  # a composer without previews
+            errors = FormErrors()
+            errors.add("preview_email", N_("Preview and test send are not available yet"))
+        return None, errors
 
 
 async def preview(
@@ -139,29 +175,10 @@ async def preview(
     api: ApiDep,
     pages: PagesDep,
 ) -> Response:
-    errors = FormErrors()
-    found = await api.recipients("GET", "/v1/customers", params={"email": email}) if email else {}
-    if not email:
-        errors.add("preview_email", N_("Enter the email address of a customer"))
-    elif not found["items"]:
-        errors.add("preview_email", N_("No customer has this email address"))
+    shown, errors = await for_customer(api, work, "preview", email)
     if errors:
         return await render(request, work_id, user, api, pages, errors, preview_email=email)
-    customer_id = found["items"][0]["id"]
-    try:
-        work["preview"] = await api.composer(
-            "POST",
-            f"/v1/campaigns/{work['campaign_id']}/preview",
-            json={"customer_id": customer_id},
-        )
-    except ApiError as exc:
-        if exc.status not in (404, 405, 422):
-            raise
-        errors = FormErrors.of(exc, {"customer_id": "preview_email"})
-        if exc.status == 405 or (exc.status == 404 and not errors.get("preview_email")):
-            errors = FormErrors()
-            errors.add("preview_email", N_("Preview is not available yet"))
-        return await render(request, work_id, user, api, pages, errors, preview_email=email)
+    work["preview"], work["preview_email"] = shown, email
     return await render(request, work_id, user, api, pages, preview_email=email, show_preview=True)
 
 
@@ -169,22 +186,18 @@ async def test_send(
     request: Request,
     work_id: str,
     work: dict[str, Any],
+    email: str,
     user: UserDep,
     api: ApiDep,
     pages: PagesDep,
 ) -> Response:
-    try:
-        sent = await api.composer("POST", f"/v1/campaigns/{work['campaign_id']}/test-send")
-    except ApiError as exc:
-        if exc.status not in (404, 405, 422):
-            raise
-        errors = FormErrors.of(exc)
-        if exc.status in (404, 405):
-            errors = FormErrors()
-            errors.add("test_send", N_("Test send is not available yet"))
-        return await render(request, work_id, user, api, pages, errors)
-    to = sent.get("to", user.user.get("email", "")) if sent else user.user.get("email", "")
+    """A test to the signed-in user's own address, rendered for the chosen customer."""
+    sent, errors = await for_customer(api, work, "test-send", email)
+    if errors:
+        return await render(request, work_id, user, api, pages, errors, preview_email=email)
+    to = sent.get("to") or user.user.get("email", "")
     user.flash(_("A test mail was sent to {address}").format(address=to))
+    work["preview_email"] = email
     return RedirectResponse(f"/compose/{work_id}", status_code=303)
 
 
