@@ -169,3 +169,60 @@ async def test_a_redirect_after_sign_in_stays_on_this_site(console) -> None:
     form = {"csrf_token": token(page), "email": "a@b.c", "password": "pw", "next": "//evil.example"}
     response = await http.post("/login", data=form)
     assert response.headers["location"] == "/campaigns"
+
+
+async def compose(http: httpx.AsyncClient) -> tuple[str, str]:
+    """Signs in and opens a new composition; (its path, the page's CSRF token)."""
+    await sign_in(http)
+    opened = await http.get("/campaigns/new")
+    path = opened.headers["location"]
+    return path, token(await http.get(path))
+
+
+async def test_a_composition_is_saved_with_the_composers_refusals_by_field(
+    console, backend
+) -> None:
+    http, _ = console
+    path, csrf = await compose(http)
+    backend.on("recipients", "POST", "/v1/audience/count", ApiError(404, {}))
+    backend.on("composer", "POST", "/v1/campaigns", ApiError(422, {"errors": [
+        {"field": "subject", "reason": "is required"},
+        {"field": "body", "reason": "html_body or text_body is required"},
+    ]}))  # fmt: skip
+    page = await http.post(
+        path, data={"csrf_token": csrf, "action": "save", "footer_enabled": "on"}
+    )
+    assert page.status_code == 200
+    assert 'id="subject-error"' in page.text and "必須項目です" in page.text
+    assert 'id="html_body-error"' in page.text
+    assert 'href="#subject"' in page.text  # the summary links to the field
+    backend.on("composer", "POST", "/v1/campaigns", {"id": "c1"})
+    saved = await http.post(path, data={"csrf_token": csrf, "action": "save", "subject": "Hi"})
+    assert saved.status_code == 303
+    [body] = [kw["json"] for kw in backend.sent("POST", "/v1/campaigns")][-1:]
+    assert body["subject"] == "Hi" and body["footer_enabled"] is False
+
+
+async def test_a_preview_is_rendered_for_a_customer_in_a_sandboxed_frame(console, backend) -> None:
+    http, _ = console
+    path, csrf = await compose(http)
+    backend.on("composer", "POST", "/v1/campaigns", {"id": "c1"})
+    backend.on("recipients", "POST", "/v1/audience/count", ApiError(404, {}))
+    backend.on("recipients", "GET", "/v1/customers", {"items": [{"id": "k1"}], "next_after": None})
+    backend.on("composer", "POST", "/v1/campaigns/c1/preview", {
+        "to": "a@example.com", "from": "Ada <ada@example.com>", "reply_to": None,
+        "subject": "Hello Yamada", "html": "<p style='color:red'>Hi</p><script>x()</script>",
+        "text": "Hi",
+    })  # fmt: skip
+    form = {"csrf_token": csrf, "action": "preview", "preview_email": "a@example.com"}
+    page = await http.post(path, data=form)
+    assert "Hello Yamada" in page.text and "preview__frame" in page.text
+    assert backend.sent("POST", "/v1/campaigns/c1/preview")[0]["json"] == {"customer_id": "k1"}
+    frame = await http.get(path + "/preview.html")
+    assert "sandbox" in frame.headers["content-security-policy"]
+    assert "script-src" not in frame.headers["content-security-policy"]
+    backend.on("composer", "PATCH", "/v1/campaigns/c1", {"id": "c1"})
+    backend.on("composer", "POST", "/v1/campaigns/c1/test-send", {"to": "ada@example.com"})
+    sent = await http.post(path, data=form | {"action": "test_send"})
+    assert sent.status_code == 303
+    assert "ada@example.com にテストメールを送信しました" in (await http.get(path)).text
