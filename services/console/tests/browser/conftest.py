@@ -83,7 +83,7 @@ async def world() -> World:
     await tenant.admin.composer.call(
         "POST",
         "/v1/senders",
-        json={"name": sender_name, "email": tenant.address("support", "staff.example.com")},
+        json={"name": sender_name, "email": tenant.staff_address("support")},
     )
     return World(tenant, manager, member, customers, groups, sender_name)
 

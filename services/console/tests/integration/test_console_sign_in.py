@@ -29,12 +29,14 @@ async def both(stack, kafka_namespace, pg_schema) -> AsyncIterator[tuple[httpx.A
     settings = ComposerSettings(
         kafka_bootstrap_servers=stack.kafka, database_url=stack.database_url,
         database_schema=pg_schema, kafka_namespace=kafka_namespace, token_secret="x",
+        signing_keys_secret="integration-signing-keys-secret-0123456789",
     )  # fmt: skip
     async with started(composer_app(settings)) as composer:
         _, user, _ = await accounts.bootstrap(
             accounts.TenantInput(company_name="Acme KK", postal_address="Tokyo"),
             accounts.UserInput(name="Ada", email="ada@acme.example"),
             store=composer.ports.store,
+            vault=composer.ports.sending.vault,
         )
         await auth.set_password(
             user.email, PASSWORD, None, logins=composer.ports.logins, hasher=composer.ports.hasher
