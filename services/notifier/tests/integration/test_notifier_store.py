@@ -48,6 +48,8 @@ async def kinds(cycle: DigestCycle, events: list) -> list[str]:
 OPEN_SEQUENCES = [
     ([0, 59], ["first_open", "suppressed"]),
     ([0, 61], ["first_open", "reopen"]),
+    ([0, 60], ["first_open", "suppressed"]),  # exactly one hour: still within it
+    ([0.4 / 60_000, 60 + 0.4 / 60_000], ["first_open", "suppressed"]),  # off whole ms
     ([0, 30, 60, 90, 120], ["first_open"] + ["suppressed"] * 4),
     ([0, 90, 50], ["first_open", "reopen", "suppressed"]),
 ]
