@@ -281,11 +281,20 @@ class FakeStore:
             tuple(sections.values()),
         )
 
-    async def mark_sending(self, digest_id: int, owner: str) -> bool:
+    async def mark_sending(self, digest_id: int, owner: str, lease_s: float) -> bool:
         d = self.digests[digest_id]
-        if d.lease_owner != owner or d.state != "building":
+        if d.state != "building" or not await self.extend_lease(digest_id, owner, lease_s):
             return False
         d.state = "sending"
+        return True
+
+    async def extend_lease(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        d, now = self.digests[digest_id], self.clock.now()
+        if d.lease_owner != owner or d.lease_until is None or d.lease_until <= now:
+            return False
+        if d.state not in ("building", "sending"):
+            return False
+        d.lease_until = now + timedelta(seconds=lease_s)
         return True
 
     async def mark_sent(self, digest_id: int, owner: str, event: DigestSent) -> bool:

@@ -71,8 +71,13 @@ class PostgresLedger:
             sections=tuple(sections.values()),
         )
 
-    async def mark_sending(self, digest_id: int, owner: str) -> bool:
-        return await self._pool.fetchval(Q["mark_sending"], digest_id, owner) is not None
+    async def mark_sending(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        row = await self._pool.fetchval(Q["mark_sending"], digest_id, owner, float(lease_s))
+        return row is not None
+
+    async def extend_lease(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        row = await self._pool.fetchval(Q["extend_lease"], digest_id, owner, float(lease_s))
+        return row is not None
 
     async def mark_sent(self, digest_id: int, owner: str, event: DigestSent) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
