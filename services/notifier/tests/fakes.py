@@ -36,10 +36,12 @@ from notifier.domain import (
     MessageEntry,
     Recorded,
     StaffEntry,
+    digest_stats,
 )
 from notifier.mail import RenderedDigest
 from notifier.periods import Period
 from notifier.ports import Lease, PermanentMailError, UnscheduledHit
+from servicekit.auth import Principal, Role
 
 
 class FakeClock:
@@ -114,6 +116,7 @@ class FakeStore:
     last_open: dict[UUID, datetime] = field(default_factory=dict)
     digests: dict[int, DigestRow] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
+    tenant_counters: Counter[tuple[UUID, str]] = field(default_factory=Counter)
     outbox: list[DigestSent] = field(default_factory=list)
     classified: dict[UUID, HitKind] = field(default_factory=dict)
 
@@ -136,14 +139,18 @@ class FakeStore:
                 if r.hit.event_id in self.hits:
                     continue
                 new[r.kind] += 1
-                self.counters[r.kind.value] += 1
+                self._count(r.hit.tenant_id, r.kind.value)
                 continue
             if r.hit.event_id in self.hits:
                 continue
             self.hits[r.hit.event_id] = Row(r, r.status.value, r.timing, r.period)
             new[r.kind] += 1
-            self.counters[r.kind.value] += 1
+            self._count(r.hit.tenant_id, r.kind.value)
         return dict(new)
+
+    def _count(self, tenant_id: UUID, name: str) -> None:
+        self.counters[name] += 1
+        self.tenant_counters[(tenant_id, name)] += 1
 
     async def save_campaign(self, campaign: CampaignInfo, staff: Sequence[StaffEntry]) -> None:
         self.campaigns_[campaign.campaign_id] = campaign
@@ -303,7 +310,7 @@ class FakeStore:
             return False
         d.state, d.lease_until = "sent", None
         self.outbox.append(event)
-        self.counters["digests_sent"] += 1
+        self._count(d.tenant_id, "digests_sent")
         return True
 
     async def release(self, digest_id: int, owner: str, *, retry_in: float, error: str) -> None:
@@ -319,8 +326,30 @@ class FakeStore:
     async def unsent(self, digest_ids: Sequence[int]) -> list[int]:
         return [i for i in digest_ids if self.digests[i].state not in ("sent", "failed")]
 
+    async def stats(self, tenant_id: UUID | None) -> dict[str, Any]:
+        counters = Counter[str]()
+        for (tenant, name), n in self.tenant_counters.items():
+            if tenant_id in (None, tenant):
+                counters[name] += n
+        statuses = Counter(
+            r.status for r in self.hits.values() if tenant_id in (None, r.recorded.hit.tenant_id)
+        )
+        return digest_stats(counters, pending=statuses["pending"], awaiting=statuses["awaiting"])
+
     def by_status(self) -> Counter[str]:
         return Counter(r.status for r in self.hits.values())
+
+
+class FakeKeys(dict[str, Principal]):
+    """API keys, `key -> principal`, as the composer would answer for them."""
+
+    def issue(self, tenant_id: UUID, role: Role = Role.MEMBER) -> dict[str, str]:
+        key = f"bm_{_uuid.uuid4().hex[:16]}_{_uuid.uuid4().hex}"
+        self[key] = Principal(tenant_id, _uuid.uuid4(), role)
+        return {"Authorization": f"Bearer {key}"}
+
+    async def verify(self, api_key: str) -> Principal | None:
+        return self.get(api_key)
 
 
 class FakeMailer:

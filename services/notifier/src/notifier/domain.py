@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -214,3 +215,17 @@ def digest_message_id(tenant_id: UUID, user_id: UUID, boundary: datetime, domain
     """Message-ID of the one digest of (user, boundary): a resend after a crash repeats it."""
     key = f"{tenant_id}:{user_id}:{int(boundary.timestamp())}"
     return f"<digest.{uuid.uuid5(_MESSAGE_ID_NAMESPACE, key)}@{domain}>"
+
+
+def digest_stats(counters: Mapping[str, int], *, pending: int, awaiting: int) -> dict[str, int]:
+    """The stats endpoint's figures from the running totals (by kind, and `digests_sent`)."""
+    return {
+        "digests_sent": counters.get("digests_sent", 0),
+        "notifications_pending": pending,
+        "awaiting_campaign": awaiting,
+        "suppressed_reopens": counters.get(HitKind.SUPPRESSED.value, 0),
+        "machine_events": counters.get(HitKind.MACHINE.value, 0),
+        "first_opens": counters.get(HitKind.FIRST_OPEN.value, 0),
+        "reopens": counters.get(HitKind.REOPEN.value, 0),
+        "clicks": counters.get(HitKind.CLICK.value, 0),
+    }
