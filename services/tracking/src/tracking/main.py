@@ -22,6 +22,7 @@ from tracking.fastpath import HitFastPath
 from tracking.front import PortSplit
 from tracking.handlers import intake_mail
 from tracking.hits import HitEndpoints
+from tracking.replay import ReplayBound
 from tracking.settings import Settings
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
@@ -35,7 +36,12 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
         async with AsyncExitStack() as stack:
             ports = await stack.enter_async_context(build(settings))
             rules = MachineRules(settings.click_machine_seconds)
-            hits = HitEndpoints(ports.tokens, ports.publisher, rules, ports.clock)
+            replays = ReplayBound(
+                limit=settings.hit_replay_limit,
+                window_s=settings.hit_replay_window_s,
+                capacity=settings.hit_replay_tokens,
+            )
+            hits = HitEndpoints(ports.tokens, ports.publisher, rules, replays, ports.clock)
             state: dict[str, Any] = {"ports": ports, "hits": hits}
             if settings.bounce_intake:
                 server = await stack.enter_async_context(bounce_listener(settings, ports))

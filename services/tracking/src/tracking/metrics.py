@@ -12,6 +12,12 @@ REJECTED_TOKENS = Counter(
     "Requests or mails whose token did not verify (no event), by kind",
     ["kind"],
 )
+REPLAYED = Counter(
+    "tracking_replayed_hits_total",
+    "Hits answered as usual but not published: their token was hit more than "
+    "HIT_REPLAY_LIMIT times within HIT_REPLAY_WINDOW_S in this process, by kind",
+    ["kind"],
+)
 PUBLISH_FAILURES = Counter(
     "tracking_publish_failures_total",
     "Events Kafka did not acknowledge; the request was answered with an error",

@@ -3,6 +3,7 @@
 from pydantic import Field
 
 from servicekit.settings import ServiceSettings
+from tracking.replay import MAX_LIMIT
 
 
 class Settings(ServiceSettings):
@@ -32,6 +33,20 @@ class Settings(ServiceSettings):
     )
     click_machine_seconds: float = Field(
         default=10.0, description="A click sooner than this after sending is flagged machine."
+    )
+    hit_replay_limit: int = Field(
+        default=20,
+        ge=1,
+        le=MAX_LIMIT,
+        description="Hits of one token within the window that make events; later ones do not.",
+    )
+    hit_replay_window_s: float = Field(
+        default=600.0, gt=0, description="Window of the replay bound, in seconds."
+    )
+    hit_replay_tokens: int = Field(
+        default=50_000,
+        ge=2,
+        description="Tokens each process remembers for the replay bound (about 140 bytes each).",
     )
     kafka_publish_timeout_ms: int = Field(
         default=10_000, description="How long a hit waits for Kafka before a 503."

@@ -44,6 +44,32 @@ def test_pixel_with_a_bad_token_is_still_an_image_but_no_event(fresh, client, to
     assert fresh.publisher.events == []
 
 
+def _replayed(port: int, kind: str) -> float:
+    text = Client(port).request("GET", "/metrics")[2].decode()
+    match = re.search(rf'^tracking_replayed_hits_total{{kind="{kind}"}} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_a_pixel_replayed_beyond_the_bound_is_answered_but_makes_no_event(fresh, client):
+    token = sign(Kind.OPEN, seed=71)
+    before = _replayed(fresh.internal_port, "open")
+    answers = [client.request("GET", f"/o/{token}")[2] for _ in range(25)]
+    assert answers == [PIXEL] * 25
+    assert len(fresh.publisher.events) == 20  # HIT_REPLAY_LIMIT's default
+    assert _replayed(fresh.internal_port, "open") == before + 5
+    assert client.request("GET", f"/o/{sign(Kind.OPEN, seed=72)}")[0] == 200
+    assert len(fresh.publisher.events) == 21, "another token is not affected"
+
+
+def test_a_link_replayed_beyond_the_bound_still_redirects_without_event(fresh, client):
+    token = sign(Kind.CLICK, url=DEST, seed=73)
+    before = _replayed(fresh.internal_port, "click")
+    locations = [client.request("GET", f"/c/{token}")[1]["location"] for _ in range(25)]
+    assert locations == [DEST] * 25
+    assert len(fresh.publisher.events) == 20
+    assert _replayed(fresh.internal_port, "click") == before + 5
+
+
 def test_no_acknowledgement_no_success(fresh, client):
     fresh.publisher.failing = True
     assert client.request("GET", f"/o/{sign(Kind.OPEN)}")[0] == 503
