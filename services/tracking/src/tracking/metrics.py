@@ -24,7 +24,17 @@ PUBLISH_FAILURES = Counter(
 )
 INBOUND_KEPT = Counter(
     "tracking_inbound_mail_kept_total",
-    "Mails to the return path stored instead of becoming events, by reason "
-    "(bad_token, not_dsn, no_failure)",
+    "Mails to a return path stored instead of becoming events, by reason "
+    "(not_dsn, no_failure, unreadable)",
+    ["reason"],
+)
+INBOUND_PURGED = Counter(
+    "tracking_inbound_mail_purged_total",
+    "Stored mails deleted after INBOUND_MAIL_RETENTION_DAYS",
+)
+BOUNCE_REFUSED = Counter(
+    "tracking_bounce_refused_total",
+    "Recipients and mails the bounce intake refused, by reason (no_token, too_large, "
+    "line_too_long, too_deep, too_many_parts)",
     ["reason"],
 )

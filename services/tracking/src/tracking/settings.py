@@ -28,6 +28,18 @@ class Settings(ServiceSettings):
     bounce_smtp_port: int = Field(
         default=2626, description="Inbound SMTP for DSNs to the VERP return path; 0 = any."
     )
+    bounce_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest mail the bounce intake takes (a DSN or an ARF report); "
+        "larger ones are refused with 552 5.3.4.",
+    )
+    inbound_mail_retention_days: int = Field(
+        default=14, ge=1, description="Stored inbound mail is deleted after this many days."
+    )
+    inbound_mail_purge_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often stored inbound mail past its time is purged."
+    )
     bounce_intake: bool = Field(
         default=True, description="Run the bounce SMTP listener in this process."
     )
