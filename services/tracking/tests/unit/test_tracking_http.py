@@ -228,6 +228,24 @@ def test_oversized_url_gets_a_414(fresh):
     assert answer.startswith(b"HTTP/1.1 414 ")
 
 
+def test_a_body_declared_too_large_gets_a_413_before_anything_reads_it(fresh):
+    head = f"POST /u/{sign(Kind.UNSUBSCRIBE)} HTTP/1.1\r\nHost: t\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\n"
+    answer = _raw_exchange(fresh.port, head.encode() + b"List-Unsubscribe=One-Click")
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer
+    assert fresh.publisher.events == []
+
+
+def test_a_chunked_body_is_cut_off_where_it_passes_the_cap(fresh):
+    head = f"POST /u/{sign(Kind.UNSUBSCRIBE)} HTTP/1.1\r\nHost: t\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunk = b"4000\r\n" + b"x" * 0x4000 + b"\r\n"  # 16 KiB each, five of them
+    answer = _raw_exchange(fresh.port, head.encode() + chunk * 5)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert fresh.publisher.events == []
+    assert Client(fresh.port).request("GET", "/healthz")[0] == 200
+
+
 def test_http_1_0_closes_after_the_answer(fresh):
     answer = _raw_exchange(fresh.port, b"GET /o/bad HTTP/1.0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 ") and b"connection: close" in answer
