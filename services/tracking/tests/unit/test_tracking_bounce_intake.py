@@ -3,8 +3,6 @@ to it, what it takes, and the permanent answers to what no report is."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +18,7 @@ from tracking_tests_fakes import (
     dsn,
     ids,
 )
+from tracking_tests_support import SmtpSession, nested_mime, smtp_session, wide_mime
 
 from testkit.fakes import FakeDatabase
 from tracking.bootstrap import Ports
@@ -27,39 +26,6 @@ from tracking.main import bounce_listener
 from tracking.settings import Settings
 
 MAX_BYTES = 64 * 1024
-#: What an exception looks like when it leaks into an answer.
-LEAK = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\b")
-
-
-class Session:
-    """One SMTP conversation on raw lines; `say` returns the server's (last) reply line."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def reply(self) -> str:
-        while True:
-            line = (await asyncio.wait_for(self.reader.readline(), 10)).decode()
-            assert not LEAK.search(line), line
-            if line[3:4] != "-":
-                return line.rstrip("\r\n")
-
-    async def say(self, line: bytes | str) -> str:
-        data = line.encode() if isinstance(line, str) else line
-        self.writer.write(data + b"\r\n")
-        await self.writer.drain()
-        return await self.reply()
-
-    async def mail(self, rcpt: str, raw: bytes) -> tuple[str, str]:
-        """RCPT's reply and the reply at the end of DATA (of the envelope from MAIL on)."""
-        assert (await self.say("MAIL FROM:<>")).startswith("250")
-        rcpt_reply = await self.say(f"RCPT TO:<{rcpt}>")
-        if not rcpt_reply.startswith("250"):
-            await self.say("RSET")
-            return rcpt_reply, ""
-        assert (await self.say("DATA")).startswith("354")
-        self.writer.write(raw.replace(b"\r\n.", b"\r\n..") + b"\r\n")
-        return rcpt_reply, await self.say(".")
 
 
 class Intake:
@@ -70,18 +36,11 @@ class Intake:
         self.ports = Ports(FakeDatabase(), self.publisher, self.store, TOKENS)
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[Session]:
+    async def session(self) -> AsyncIterator[SmtpSession]:
         async with bounce_listener(self.settings, self.ports) as server:
             port = server.sockets[0].getsockname()[1]
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            talk = Session(reader, writer)
-            assert (await talk.reply()).startswith("220")
-            assert (await talk.say("EHLO mx.example.net")).startswith("250")
-            try:
+            async with smtp_session("127.0.0.1", port) as talk:
                 yield talk
-                assert (await talk.say("NOOP")).startswith("250"), "the session goes on"
-            finally:
-                writer.close()
 
 
 def return_path() -> str:
@@ -142,19 +101,9 @@ async def test_a_300_kb_line_is_refused_permanently() -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (b"Content-Type: message/rfc822\r\n\r\n" * 1500 + b"Subject: x\r\n\r\nx", "too_deep"),
-        (
-            b"".join(
-                b'Content-Type: multipart/mixed; boundary="%d"\r\n\r\n--%d\r\n' % (i, i)
-                for i in range(1500)
-            ),
-            "too_deep",
-        ),
-        (
-            b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
-            + b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 500,
-            "too_many_parts",
-        ),
+        (nested_mime(1500, "message"), "too_deep"),
+        (nested_mime(1500), "too_deep"),
+        (wide_mime(500), "too_many_parts"),
     ],
 )
 async def test_structures_no_report_has_are_refused_permanently(raw: bytes, reason: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from tracking_tests_fakes import dsn
+from tracking_tests_support import nested_mime, wide_mime
 
 from tracking.dsn import TooComplex, check_structure, parse_dsn
 
@@ -70,30 +71,16 @@ def test_garbage_is_not_a_report():
     assert parse_dsn(b"\x00\xff" * 1000) is None
 
 
-def nested(levels: int, kind: str = "multipart") -> bytes:
-    """`levels` parts, each inside the one before."""
-    if kind == "message":
-        return b"Content-Type: message/rfc822\r\n\r\n" * levels + b"Subject: x\r\n\r\nx\r\n"
-    head = b"".join(
-        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
-        for i in range(levels)
-    )
-    return head + b"Content-Type: text/plain\r\n\r\nx\r\n"
-
-
 @pytest.mark.parametrize("kind", ["multipart", "message"])
 def test_deep_nesting_is_refused_before_the_parser_recurses(kind):
     with pytest.raises(TooComplex) as refused:
-        parse_dsn(nested(1500, kind))
+        parse_dsn(nested_mime(1500, kind))
     assert refused.value.reason == "too_deep"
 
 
 def test_thousands_of_parts_are_refused_before_parsing():
-    flat = b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + (
-        b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 5000
-    )
     with pytest.raises(TooComplex) as refused:
-        check_structure(flat)
+        check_structure(wide_mime(5000))
     assert refused.value.reason == "too_many_parts"
 
 
