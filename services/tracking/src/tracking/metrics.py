@@ -34,7 +34,7 @@ INBOUND_PURGED = Counter(
 )
 BOUNCE_REFUSED = Counter(
     "tracking_bounce_refused_total",
-    "Recipients and mails the bounce intake refused, by reason (no_token, too_large, "
-    "line_too_long, too_deep, too_many_parts)",
+    "Recipients, mails and commands the bounce intake refused, by reason (no_token, "
+    "too_large, line_too_long, command_too_long, too_deep, too_many_parts)",
     ["reason"],
 )
