@@ -4,12 +4,14 @@ an exception, so a refused command leaves nothing behind, as in PostgreSQL."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
+from composer.bootstrap import Ports
 from composer.domain import (
     Campaign,
     CampaignState,
@@ -19,8 +21,13 @@ from composer.domain import (
     Tenant,
     User,
 )
-from contracts import Event
+from composer.ports import Resolved
+from composer.previews import Previewer
+from composer.settings import Settings
+from contracts import CampaignScheduled, Event, RecipientResolved
 from servicekit.auth import Principal, Role
+from servicekit.errors import NotFound
+from testkit.fakes import FakeBus, FakeDatabase, IdleRelay
 
 
 class FakeClock:
@@ -50,7 +57,7 @@ class FakeTx:
     def __init__(self, state: State) -> None:
         self.s = state
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
         return self.s.tenants.get(tenant_id)
 
     async def directory(self, tenant_id: UUID) -> Directory | None:
@@ -209,6 +216,9 @@ class FakeStore:
 
     # ------------------------------------------------------------ test helpers
 
+    async def prune_processed(self, days: int) -> None:
+        """Nothing to prune: the fake remembers no handled event ids."""
+
     def add_tenant(self, time_zone: str = "Asia/Tokyo") -> Tenant:
         tenant = Tenant(uuid4(), "Acme KK", "1-1 Chiyoda, Tokyo", "03-0000-0000", time_zone)
         self.state.tenants[tenant.id] = tenant
@@ -240,3 +250,84 @@ class FakeStore:
         self.state.users[principal.user_id] = replace(
             self.state.users[principal.user_id], signature=signature
         )
+
+
+# ---------------------------------------------------------------- the other ports
+
+
+class DictVerifier:
+    """API keys are the dictionary's keys."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, Principal] = {}
+
+    async def verify(self, api_key: str) -> Principal | None:
+        return self.keys.get(api_key)
+
+
+@dataclass
+class FakeCustomer:
+    email: str
+    name: str = ""
+    values: dict[str, str | None] = field(default_factory=dict)
+    excluded: str | None = None
+
+
+class FakeAudience:
+    """The recipients service's one-recipient resolution over a dict of customers."""
+
+    def __init__(self) -> None:
+        self.customers: dict[UUID, FakeCustomer] = {}
+        self.asked: list[tuple[CampaignScheduled, str]] = []
+
+    def add(self, email: str, **kwargs: Any) -> UUID:
+        customer_id = uuid4()
+        self.customers[customer_id] = FakeCustomer(email, **kwargs)
+        return customer_id
+
+    async def recipient(self, campaign: CampaignScheduled, api_key: str) -> Resolved:
+        self.asked.append((campaign, api_key))
+        spec = campaign.recipients
+        if spec.addresses:
+            customer_id, found = uuid4(), FakeCustomer(spec.addresses[0])
+        else:
+            customer_id = spec.customer_ids[0]
+            if customer_id not in self.customers:
+                raise NotFound("customer")
+            found = self.customers[customer_id]
+        recipient = RecipientResolved(
+            tenant_id=campaign.tenant_id,
+            campaign_id=campaign.campaign_id,
+            message_id=uuid4(),
+            customer_id=customer_id,
+            email=spec.deliver_to or found.email,
+            name=found.name,
+            merge_values={f: found.values.get(f) for f in campaign.merge_fields},
+            sender=campaign.sender,
+            notify_user_id=campaign.notify_user_id,
+        )
+        return Resolved(recipient, found.excluded)
+
+
+def fake_build(
+    store: FakeStore,
+    clock: FakeClock,
+    verifier: DictVerifier,
+    audience: FakeAudience | None = None,
+) -> Callable[[Settings], AbstractAsyncContextManager[Ports]]:
+    """`create_app(..., build=fake_build(...))`: the composer on in-memory ports."""
+
+    @asynccontextmanager
+    async def build(_: Settings) -> AsyncIterator[Ports]:
+        yield Ports(
+            database=FakeDatabase(),
+            bus=FakeBus(),
+            store=store,
+            keys=verifier,
+            relay=IdleRelay(),
+            clock=clock,
+            audience=audience or FakeAudience(),
+            previewer=Previewer("https://t.acme.example"),
+        )
+
+    return build

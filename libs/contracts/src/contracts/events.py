@@ -30,6 +30,15 @@ class RecipientSpec(Model):
     excluded_customer_ids: list[UUID] = Field(
         default=[], description="Customers excluded one by one (e.g. inside an included group)."
     )
+    addresses: list[EmailAddress] = Field(
+        default=[],
+        description="Addresses that are no customer (individual mail): resolved on their "
+        "own, with only `email` as merge value.",
+    )
+    deliver_to: EmailAddress | None = Field(
+        default=None,
+        description="Test sends: every recipient's mail goes to this address instead.",
+    )
 
 
 class TrackingSettings(Model):
@@ -66,6 +75,19 @@ class StaffMember(Model):
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
 
+CampaignKind = Literal["bulk", "individual", "test"]
+
+
+class SigningKey(Model):
+    """A DKIM key of a tenant's sending domain, as delivery needs it to sign."""
+
+    domain: str = Field(description="The sending domain (d=), lower case.")
+    selector: str = Field(description="DKIM selector (s=).")
+    algorithm: Literal["rsa-sha256", "ed25519-sha256"]
+    private_key: str = Field(
+        description="The PKCS#8 PEM key, encrypted for delivery (Fernet token); never clear."
+    )
+
 
 # ---------------------------------------------------------------- composer
 
@@ -76,6 +98,7 @@ class CampaignScheduled(Event):
     topic = topics.CAMPAIGN_SCHEDULED
     event_type: Literal["CampaignScheduled"] = "CampaignScheduled"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     name: str = Field(default="", description="Internal campaign name.")
@@ -119,9 +142,15 @@ class CampaignScheduled(Event):
     scheduled_for: AwareDatetime | None = Field(
         default=None, description="Requested send time; none for send now."
     )
-
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
+    kind: CampaignKind = Field(
+        default="bulk",
+        description="bulk: excludes unsubscribed customers; individual (1:1 mail): honours "
+        "bounces and complaints but not bulk unsubscribes; test: a send to the operator.",
+    )
+    signing_keys: list[SigningKey] = Field(
+        default=[],
+        description="DKIM keys of the sending domains the campaign's From addresses use.",
+    )
 
 
 class CampaignCancelled(Event):
@@ -130,12 +159,10 @@ class CampaignCancelled(Event):
     topic = topics.CAMPAIGN_CANCELLED
     event_type: Literal["CampaignCancelled"] = "CampaignCancelled"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     cancelled_by_user_id: UUID
-
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
 
 
 # ---------------------------------------------------------------- recipients
@@ -147,6 +174,7 @@ class RecipientResolved(Event):
     topic = topics.RECIPIENT_RESOLVED
     event_type: Literal["RecipientResolved"] = "RecipientResolved"
     schema_version: Literal[1] = 1
+    key = "message_id"
 
     campaign_id: UUID
     message_id: UUID = Field(
@@ -162,9 +190,6 @@ class RecipientResolved(Event):
     sender: Address = Field(description="From: the owner when sent as owner, else the campaign's.")
     notify_user_id: UUID = Field(description="User who receives open/click notifications.")
 
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
-
 
 class AudienceResolved(Event):
     """Summary of one campaign's audience resolution, published after its last recipient."""
@@ -172,6 +197,7 @@ class AudienceResolved(Event):
     topic = topics.AUDIENCE_RESOLVED
     event_type: Literal["AudienceResolved"] = "AudienceResolved"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     recipients: int = Field(description="Number of RecipientResolved published.")
@@ -180,9 +206,6 @@ class AudienceResolved(Event):
         description="Customers left out, by reason: unsubscribed, bounced, "
         "missing_merge_value, excluded_group, excluded_customer.",
     )
-
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
 
 
 # ---------------------------------------------------------------- delivery
@@ -194,6 +217,7 @@ class MessageSent(Event):
     topic = topics.MESSAGE_SENT
     event_type: Literal["MessageSent"] = "MessageSent"
     schema_version: Literal[1] = 1
+    key = "message_id"
 
     campaign_id: UUID
     message_id: UUID
@@ -203,9 +227,6 @@ class MessageSent(Event):
     notify_user_id: UUID
     smtp_response: str = Field(default="", description="Server reply text.")
 
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
-
 
 class Bounced(Event):
     """A message was refused, at SMTP time by delivery or later as a DSN by tracking."""
@@ -213,6 +234,7 @@ class Bounced(Event):
     topic = topics.MESSAGE_BOUNCED
     event_type: Literal["Bounced"] = "Bounced"
     schema_version: Literal[1] = 1
+    key = "email"
 
     campaign_id: UUID | None = None
     message_id: UUID | None = None
@@ -228,8 +250,84 @@ class Bounced(Event):
     diagnostic: str = Field(default="", description="Server diagnostic text.")
     source: Literal["smtp", "dsn"] = Field(default="smtp", description="Where it was learnt.")
 
-    def partition_key(self) -> bytes:
-        return self.email.lower().encode()
+
+class MessageBlocked(Event):
+    """A message was refused for policy, spam or reputation reasons (5.7.x, 5.3.4, relay
+    access denied): the address is fine, so the customer is never registered."""
+
+    topic = topics.MESSAGE_BLOCKED
+    event_type: Literal["MessageBlocked"] = "MessageBlocked"
+    schema_version: Literal[1] = 1
+    key = "message_id"
+
+    campaign_id: UUID
+    message_id: UUID
+    customer_id: UUID
+    email: EmailAddress
+    smtp_code: int | None = None
+    enhanced_status: str | None = None
+    diagnostic: str = ""
+
+
+class Complained(Event):
+    """The recipient of a message reported it as spam (a feedback-loop report, RFC 5965):
+    the address is excluded from bulk mail like an unsubscribe."""
+
+    topic = topics.COMPLAINED
+    event_type: Literal["Complained"] = "Complained"
+    schema_version: Literal[1] = 1
+    key = "email"
+
+    campaign_id: UUID
+    message_id: UUID
+    customer_id: UUID
+    email: EmailAddress
+    feedback_type: str = Field(default="abuse", description="ARF Feedback-Type.")
+
+
+class ReportedRecipient(Model):
+    """One recipient block of a delivery status notification."""
+
+    email: EmailAddress
+    action: str = Field(description="RFC 3464 Action: failed, delayed, delivered, ...")
+    status: str | None = Field(default=None, description="RFC 3463 status, e.g. 5.1.1.")
+    smtp_code: int | None = None
+    diagnostic: str = ""
+
+
+class ReportReceived(Event):
+    """A report about one message arrived at its return path: a delivery status
+    notification (RFC 3464) or a feedback-loop complaint (ARF, RFC 5965). The address it
+    names is only believed when it is the address the message went to: delivery checks."""
+
+    topic = topics.REPORT_RECEIVED
+    event_type: Literal["ReportReceived"] = "ReportReceived"
+    schema_version: Literal[1] = 1
+    key = "message_id"
+
+    message_id: UUID
+    kind: Literal["dsn", "arf"]
+    recipients: list[ReportedRecipient] = Field(
+        default=[], description="DSN: the recipient blocks that report a problem."
+    )
+    complained_by: EmailAddress | None = Field(
+        default=None, description="ARF: the Original-Rcpt-To of the complaint."
+    )
+    feedback_type: str = ""
+
+
+class UnknownResolution(Event):
+    """An operator decided what becomes of a campaign's messages whose outcome is unknown
+    (their SMTP transaction was in flight when a process died)."""
+
+    topic = topics.UNKNOWN_RESOLUTION
+    event_type: Literal["UnknownResolution"] = "UnknownResolution"
+    schema_version: Literal[1] = 1
+    key = "campaign_id"
+
+    campaign_id: UUID
+    action: Literal["resend", "give_up"]
+    requested_by_user_id: UUID
 
 
 class DeliveryProgress(Event):
@@ -240,6 +338,7 @@ class DeliveryProgress(Event):
     topic = topics.DELIVERY_PROGRESS
     event_type: Literal["DeliveryProgress"] = "DeliveryProgress"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     total: int | None = Field(
@@ -261,20 +360,26 @@ class DeliveryProgress(Event):
     deferred: int = Field(
         default=0, description="Waiting for another attempt after a temporary failure."
     )
+    blocked: int = Field(
+        default=0,
+        description="Refused for policy, spam or reputation (5.7.x): never registers the customer.",
+    )
+    complained: int = Field(
+        default=0, description="Delivered, then reported as spam by the recipient (ARF)."
+    )
     sequence: int = Field(
         default=0,
         description="Grows with every change of the campaign's ledger: of two snapshots, the "
         "higher one is the newer, whichever delivery process sent it.",
     )
 
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
-
 
 # ---------------------------------------------------------------- tracking
 
 
 class _Hit(Event):
+    key = "message_id"
+
     campaign_id: UUID
     message_id: UUID
     customer_id: UUID
@@ -285,9 +390,6 @@ class _Hit(Event):
         description="Very likely automatic (image proxy, privacy prefetch, link scanner).",
     )
     machine_reason: str | None = Field(default=None, description="Rule that flagged it.")
-
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
 
 
 class Opened(_Hit):
@@ -314,6 +416,7 @@ class Unsubscribed(Event):
     topic = topics.UNSUBSCRIBED
     event_type: Literal["Unsubscribed"] = "Unsubscribed"
     schema_version: Literal[1] = 1
+    key = "customer_id"
 
     customer_id: UUID
     campaign_id: UUID | None = None
@@ -321,9 +424,6 @@ class Unsubscribed(Event):
     method: Literal["one_click", "form", "api"] = Field(
         description="one_click: RFC 8058 POST; form: confirmation page; api: staff."
     )
-
-    def partition_key(self) -> bytes:
-        return self.customer_id.bytes
 
 
 # ---------------------------------------------------------------- notifier
@@ -335,6 +435,7 @@ class DigestSent(Event):
     topic = topics.DIGEST_SENT
     event_type: Literal["DigestSent"] = "DigestSent"
     schema_version: Literal[1] = 1
+    key = "user_id"
 
     user_id: UUID
     timing: Timing
@@ -345,9 +446,6 @@ class DigestSent(Event):
     clicks: int = 0
     campaign_ids: list[UUID] = []
 
-    def partition_key(self) -> bytes:
-        return self.user_id.bytes
-
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     CampaignScheduled,
@@ -356,31 +454,13 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AudienceResolved,
     MessageSent,
     Bounced,
+    MessageBlocked,
+    Complained,
+    ReportReceived,
+    UnknownResolution,
     DeliveryProgress,
     Opened,
     Clicked,
     Unsubscribed,
     DigestSent,
 )
-
-__all__ = [
-    "ALL_EVENTS",
-    "Address",
-    "AudienceResolved",
-    "BounceKind",
-    "Bounced",
-    "CampaignCancelled",
-    "CampaignScheduled",
-    "Clicked",
-    "DeliveryProgress",
-    "DigestSent",
-    "Footer",
-    "MessageSent",
-    "Opened",
-    "RecipientResolved",
-    "RecipientSpec",
-    "StaffMember",
-    "Timing",
-    "TrackingSettings",
-    "Unsubscribed",
-]

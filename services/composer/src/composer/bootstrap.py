@@ -7,8 +7,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from composer.adapters.postgres import PostgresKeyVerifier, PostgresStore
-from composer.ports import Clock, Store
+from composer.adapters.recipients import RecipientsApi
+from composer.ports import Audience, Clock, Store
+from composer.previews import Previewer
 from composer.settings import Settings
 from servicekit import outbox
 from servicekit.auth import KeyVerifier
@@ -28,6 +32,8 @@ class Ports:
     keys: KeyVerifier
     relay: Relay
     clock: Clock
+    audience: Audience
+    previewer: Previewer
 
 
 @asynccontextmanager
@@ -37,6 +43,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
         ) as db,
         kafka_bus(settings, service="composer") as bus,
+        httpx.AsyncClient(base_url=settings.recipients_url, timeout=10.0) as recipients,
     ):
         yield Ports(
             database=db,
@@ -45,4 +52,6 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             keys=PostgresKeyVerifier(db.pool),
             relay=outbox.OutboxRelay(db.pool, bus),
             clock=SystemClock(),
+            audience=RecipientsApi(recipients),
+            previewer=Previewer(settings.tracking_base_url),
         )

@@ -15,6 +15,7 @@ from servicekit.auth import Principal, Role
 from servicekit.errors import Conflict, Forbidden
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
+MailKind = Literal["bulk", "individual"]
 ON_BEHALF: frozenset[str] = frozenset({"on_behalf_user", "on_behalf_registered"})
 
 
@@ -90,16 +91,36 @@ FOLDERS: dict[str, CampaignState] = {
 }
 
 
+class Audience(RecipientSpec):
+    """Who a campaign goes to, as a request: a misspelt field (`exclude_group_id`) would
+    otherwise be dropped and mail the people meant to be left out, so it is refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tracking(TrackingSettings):
+    """Tracking settings as a request: unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class CampaignContent(BaseModel):
     """What a user composes. Stored as one document; validated by `rules`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: MailKind = Field(
+        default="bulk",
+        description="bulk: customers and groups; unsubscribed customers are left out. "
+        "individual (1:1 mail): exactly one customer (`recipients.customer_ids`) or one "
+        "address (`recipients.addresses`); it reaches an unsubscribed customer, never a "
+        "bounced or complained address.",
+    )
     name: str = Field(default="", description="Internal name, not shown to recipients.")
     subject: str = Field(default="", description="Subject; may contain merge fields.")
     html_body: str | None = Field(default=None, description="HTML body; may contain merge fields.")
     text_body: str | None = Field(default=None, description="Text body; may contain merge fields.")
-    recipients: RecipientSpec = Field(default_factory=RecipientSpec)
+    recipients: Audience = Field(default_factory=Audience)
     exclude_missing_merge: bool = Field(
         default=False, description="Skip customers lacking a value for a merge field used."
     )
@@ -108,7 +129,7 @@ class CampaignContent(BaseModel):
         description="Append the unsubscribe link and company address (legally required in "
         "Japan); turning it off is recorded with who and when.",
     )
-    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    tracking: Tracking = Field(default_factory=Tracking)
     sender_mode: SenderMode = Field(
         default="self",
         description="self: the creator; changed (manager+): sender_name/sender_email, on a "

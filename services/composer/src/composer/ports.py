@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -17,17 +18,38 @@ from composer.domain import (
     Tenant,
     User,
 )
-from contracts import Event
+from contracts import CampaignScheduled, Event, RecipientResolved
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """One recipient as the recipients service resolves it, and why the campaign would
+    leave it out (unsubscribed, bounced, ...), if it would."""
+
+    recipient: RecipientResolved
+    excluded: str | None = None
+
+
+class Audience(Protocol):
+    """The recipients service, asked with the caller's own key (its tenant and role)."""
+
+    async def recipient(self, campaign: CampaignScheduled, api_key: str) -> Resolved:
+        """The one recipient of a snapshot narrowed to one customer or address; raises
+        NotFound for an unknown customer."""
+        ...
+
+
 class Tx(Protocol):
     """One PostgreSQL transaction: everything in it commits together or not at all."""
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None: ...
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
+        """With `lock`, the tenant's row stays locked until the transaction ends: changes of
+        the tenant and of its users then happen one after the other."""
+        ...
 
     async def directory(self, tenant_id: UUID) -> Directory | None: ...
 

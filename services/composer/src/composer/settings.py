@@ -18,6 +18,14 @@ class Settings(ServiceSettings):
     processed_events_days: int = Field(
         default=7, description="How long handled event ids are kept to drop redeliveries."
     )
+    recipients_url: str = Field(
+        default="http://127.0.0.1:8002",
+        description="The recipients service, asked for one recipient of a preview or test send.",
+    )
+    tracking_base_url: str = Field(
+        default="http://127.0.0.1:8004",
+        description="Tracking's public base URL, as previews show it in links.",
+    )
     run_scheduler: bool = Field(
         default=True, description="Run the release scheduler and outbox relay in this process."
     )

@@ -57,6 +57,7 @@ def build(campaign: Campaign, directory: Directory, *, now: datetime) -> Campaig
             tenant_id=campaign.tenant_id,
             occurred_at=now,
             campaign_id=campaign.id,
+            kind=content.kind,
             name=content.name,
             subject=content.subject,
             html_body=content.html_body or None,

@@ -42,6 +42,8 @@ async def test_every_endpoint_answers_404_for_another_tenants_objects(composer):
             ("POST", f"/v1/campaigns/{cid}/schedule", {"send_at": at}),
             ("POST", f"/v1/campaigns/{cid}/cancel", None),
             ("GET", f"/v1/campaigns/{cid}/progress", None),
+            ("POST", f"/v1/campaigns/{cid}/preview", {"customer_id": str(uuid.uuid4())}),
+            ("POST", f"/v1/campaigns/{cid}/test-send", {"customer_id": str(uuid.uuid4())}),
         ]
     for uid in (user["id"], a_admin):
         attempts += [

@@ -16,7 +16,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from notifier.digests import DigestCycle
 from servicekit.api_errors import error_responses
@@ -25,6 +25,8 @@ from servicekit.errors import Forbidden
 
 
 class ClosePeriods(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     as_of: AwareDatetime = Field(description="Close every period that ended by this time.")
     tenant_id: UUID | None = Field(default=None, description="Only this tenant's users.")
     wait_s: float = Field(

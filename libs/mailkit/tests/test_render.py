@@ -8,13 +8,13 @@ import re
 from email.message import EmailMessage
 from typing import Any
 
-import delivery_tests_support as support
 import pytest
 
+import testkit.events as support
 from contracts import Address, Footer, TrackingSettings
-from delivery.mime import encode_words, header_text, mailbox, smtp_payload
-from delivery.render import CompiledCampaign, RenderConfig
-from delivery.template import html_from_text, text_from_html
+from mailkit.mime import encode_words, header_text, mailbox, smtp_payload
+from mailkit.render import CompiledCampaign, RenderConfig
+from mailkit.template import html_from_text, text_from_html
 from servicekit.tokens import Kind, TokenCodec
 
 CODEC = TokenCodec.from_secret(support.TOKEN_SECRET)
@@ -83,6 +83,14 @@ def test_footer_with_unsubscribe_company_address_and_contact() -> None:
         assert f"{support.TRACKING}/u/" in body
     (token,) = re.findall(r"/u/([\w-]+)", text)
     assert CODEC.verify(token, Kind.UNSUBSCRIBE).customer_id is not None
+
+
+def test_a_test_send_carries_no_unsubscribe_token() -> None:
+    msg, text, html, _ = render(kind="test")
+    assert str(msg["List-Unsubscribe"]) == f"<{support.TRACKING}/u/test-mail>"
+    for body in (text, html):
+        assert f"{support.TRACKING}/u/test-mail" in body
+        assert not re.findall(r"/u/(?!test-mail)[\w-]+", body)
 
 
 def test_footer_contact_falls_back_to_the_sender_address() -> None:
