@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from notifier_tests_fakes import FakeClock, FakeKeys, Scenario
+from notifier_tests_fakes import FakeClock, FakeKeys
+from notifier_tests_support import Scenario
 
 from contracts import DigestSent, Event, Timing, decode, topics
 from notifier import bootstrap

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_tests_fakes import Scenario
+from notifier_tests_support import Scenario
 
 from contracts import Timing
 from notifier import handlers

@@ -8,7 +8,8 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from notifier_tests_fakes import FakeClock, FakeMailer, FakeStore, FakeSuppression, Scenario
+from notifier_tests_fakes import FakeClock, FakeMailer, FakeStore, FakeSuppression
+from notifier_tests_support import Scenario
 
 from contracts import Timing
 from notifier import handlers

@@ -9,14 +9,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from notifier_tests_fakes import (
-    FakeClock,
-    FakeKeys,
-    FakeMailer,
-    FakeStore,
-    FakeSuppression,
-    Scenario,
-)
+from notifier_tests_fakes import FakeClock, FakeKeys, FakeMailer, FakeStore, FakeSuppression
+from notifier_tests_support import Scenario
 
 from notifier import handlers
 from notifier.bootstrap import Ports

@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_tests_fakes import FakeClock, FakeStore, FakeSuppression, Scenario
+from notifier_tests_fakes import FakeClock, FakeStore, FakeSuppression
+from notifier_tests_support import Scenario
 
 from contracts import Timing
 from notifier import handlers
