@@ -9,11 +9,15 @@ from pathlib import Path
 
 import httpx
 
+from composer.adapters.dns import DnsResolver
 from composer.adapters.postgres import PostgresKeyVerifier, PostgresStore
 from composer.adapters.recipients import RecipientsApi
+from composer.domain_handlers import SendingTools
 from composer.ports import Audience, Clock, Store
 from composer.previews import Previewer
+from composer.sending_domains import DnsPolicy
 from composer.settings import Settings
+from mailkit.keys import KeyVault
 from servicekit import outbox
 from servicekit.auth import KeyVerifier
 from servicekit.clock import SystemClock
@@ -34,6 +38,20 @@ class Ports:
     clock: Clock
     audience: Audience
     previewer: Previewer
+    sending: SendingTools
+
+
+def sending_tools(settings: Settings) -> SendingTools:
+    return SendingTools(
+        dns=DnsResolver(settings.dns_resolver, settings.dns_timeout),
+        vault=KeyVault(settings.signing_keys_secret.get_secret_value()),
+        policy=DnsPolicy(
+            spf_include=settings.spf_include,
+            bounce_subdomain=settings.bounce_subdomain,
+            bounce_host=settings.bounce_host,
+            dmarc_rua=settings.dmarc_rua,
+        ),
+    )
 
 
 @asynccontextmanager
@@ -54,4 +72,5 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             clock=SystemClock(),
             audience=RecipientsApi(recipients),
             previewer=Previewer(settings.tracking_base_url),
+            sending=sending_tools(settings),
         )

@@ -10,9 +10,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from composer.sending_domains import SendingDomain
 from contracts import DeliveryProgress, RecipientSpec, TrackingSettings, merge
 from servicekit.auth import Principal, Role
-from servicekit.errors import Conflict, Forbidden
+from servicekit.errors import Conflict, FieldError, Forbidden
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
 MailKind = Literal["bulk", "individual"]
@@ -60,6 +61,7 @@ class Directory:
     tenant: Tenant
     users: list[User]
     senders: list[RegisteredSender]
+    sending_domains: list[SendingDomain] = field(default_factory=list)
 
     def user(self, user_id: UUID | None) -> User | None:
         return next((u for u in self.users if u.id == user_id), None)
@@ -68,9 +70,11 @@ class Directory:
         return next((s for s in self.senders if s.id == sender_id), None)
 
     def domains(self) -> set[str]:
-        """Mail domains the tenant already sends from (its users and registered senders)."""
-        addresses = [u.email for u in self.users] + [s.email for s in self.senders]
-        return {a.rpartition("@")[2].lower() for a in addresses}
+        """The tenant's registered sending domains, verified or not."""
+        return {d.domain for d in self.sending_domains}
+
+    def verified_domains(self) -> dict[str, SendingDomain]:
+        return {d.domain: d for d in self.sending_domains if d.status == "verified"}
 
 
 # ---------------------------------------------------------------- campaigns
@@ -167,6 +171,8 @@ class Campaign:
     cancelled_by: UUID | None = None
     cancelled_at: datetime | None = None
     last_error: str | None = None
+    # Not stored: what sending would refuse right now, shown when a draft is saved.
+    warnings: list[FieldError] = field(default_factory=list, compare=False)
 
     @property
     def folder(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from composer import domain, rules, snapshot
+from composer import domain, from_rules, rules, snapshot
 from composer.domain import Campaign, CampaignContent, Directory, Progress
 from composer.ports import Clock, Store, Tx
 from contracts import CampaignCancelled, CampaignScheduled
@@ -22,7 +22,8 @@ async def create_campaign(
     content: CampaignContent, *, actor: Principal, store: Store, clock: Clock
 ) -> Campaign:
     async with store.transaction() as tx:
-        _validate(content, actor, await directory_of(tx, actor))
+        directory = await directory_of(tx, actor)
+        _validate(content, actor, directory)
         now = clock.now()
         campaign = Campaign(
             id=uuid4(),
@@ -35,6 +36,7 @@ async def create_campaign(
         )
         domain.set_content(campaign, content, actor, now)
         await tx.save_campaign(campaign)
+    campaign.warnings = from_rules.unverified_from_errors(content, actor.user_id, directory)
     return campaign
 
 
@@ -51,9 +53,11 @@ async def update_campaign(
         campaign = await _changeable(tx, actor, campaign_id)
         domain.ensure_draft(campaign, "edited")
         content = CampaignContent.model_validate(campaign.content.model_dump() | dict(changes))
-        _validate(content, actor, await directory_of(tx, actor))
+        directory = await directory_of(tx, actor)
+        _validate(content, actor, directory)
         domain.set_content(campaign, content, actor, clock.now())
         await tx.save_campaign(campaign)
+    campaign.warnings = from_rules.unverified_from_errors(content, campaign.created_by, directory)
     return campaign
 
 

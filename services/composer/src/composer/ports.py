@@ -18,6 +18,7 @@ from composer.domain import (
     Tenant,
     User,
 )
+from composer.sending_domains import SendingDomain
 from contracts import CampaignScheduled, Event, RecipientResolved
 
 
@@ -114,6 +115,18 @@ class Tx(Protocol):
     async def sender(self, tenant_id: UUID, sender_id: UUID) -> RegisteredSender | None: ...
 
     async def delete_sender(self, tenant_id: UUID, sender_id: UUID) -> None: ...
+
+    async def sending_domains(self, tenant_id: UUID) -> list[SendingDomain]: ...
+
+    async def sending_domain(self, tenant_id: UUID, domain_id: UUID) -> SendingDomain | None:
+        """The domain with its keys, row-locked until the transaction ends."""
+        ...
+
+    async def save_sending_domain(self, domain: SendingDomain) -> None:
+        """Inserts or updates the domain; its keys become exactly `domain.keys`."""
+        ...
+
+    async def delete_sending_domain(self, tenant_id: UUID, domain_id: UUID) -> None: ...
 
 
 class Store(Protocol):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from composer.domain import ON_BEHALF, CampaignContent, Directory, User
+from composer.sending_domains import mail_domain
 from contracts import merge
 from servicekit.auth import Principal, Role
 from servicekit.errors import FieldError, Forbidden, Invalid
@@ -209,14 +210,12 @@ def sender_errors(content: CampaignContent, directory: Directory) -> list[FieldE
         return [FieldError("sender_registered_id", "no such registered sender in this tenant")]
     if mode == "changed" and content.sender_email:
         # An arbitrary From on someone else's domain would be spoofing and fail DMARC.
-        domain = content.sender_email.rpartition("@")[2].lower()
         known = directory.domains()
-        if domain not in known:
+        if mail_domain(content.sender_email) not in known:
             return [
                 FieldError(
                     "sender_email",
-                    "must be on a domain the tenant already sends from "
-                    "(a user's or a registered sender's)",
+                    "must be on a sending domain of the tenant (see /v1/sending-domains)",
                     allowed=sorted(known),
                 )
             ]

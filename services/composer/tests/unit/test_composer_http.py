@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from composer_tests_fakes import DictVerifier, fake_build
+from composer_tests_fakes import SECRET, DictVerifier, fake_build
 
 from composer.main import create_app
 from composer.settings import Settings
@@ -14,11 +14,16 @@ from testkit.asgi import started
 
 
 @pytest.fixture
-async def api(store, clock):
+async def api(store, clock, tools):
     verifier = DictVerifier()
 
     app = create_app(
-        Settings(token_secret="unit", max_request_bytes=64 * 1024, run_scheduler=False),
+        Settings(
+            token_secret="unit",
+            signing_keys_secret=SECRET,
+            max_request_bytes=64 * 1024,
+            run_scheduler=False,
+        ),
         build=fake_build(store, clock, verifier),
     )
     tenant = store.add_tenant()

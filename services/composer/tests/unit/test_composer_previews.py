@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from composer_tests_fakes import DictVerifier, FakeAudience, FakeStore, fake_build
+from composer_tests_fakes import SECRET, DictVerifier, FakeAudience, FakeStore, fake_build
 
 from composer.main import create_app
 from composer.settings import Settings
@@ -56,7 +56,7 @@ async def api(store, clock) -> AsyncIterator[Api]:
     verifier.keys["manager"] = store.add_user(tenant, Role.MANAGER, signature="")
     store.add_sender(tenant, verifier.keys["manager"])
     customer = audience.add("taro@customers.example", name="Taro", values={"first_name": "Taro"})
-    settings = Settings(token_secret="unit", run_scheduler=False)
+    settings = Settings(token_secret="unit", signing_keys_secret=SECRET, run_scheduler=False)
     app = create_app(settings, build=fake_build(store, clock, verifier, audience))
     async with started(app) as service, service.client("http://composer") as http:
         yield Api(http, store, audience, customer)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from composer_tests_fakes import DictVerifier, fake_build
+from composer_tests_fakes import SECRET, DictVerifier, fake_build
 
 from composer.main import create_app
 from composer.settings import Settings
@@ -43,7 +43,7 @@ class World:
 
 
 @pytest.fixture
-async def world(store, clock) -> AsyncIterator[World]:
+async def world(store, clock, tools) -> AsyncIterator[World]:
     verifier = DictVerifier()
 
     tenant = store.add_tenant()
@@ -56,7 +56,8 @@ async def world(store, clock) -> AsyncIterator[World]:
     people["other"] = store.add_user(tenant, Role.MEMBER, email="other@acme.example")
     verifier.keys.update(people)
     app = create_app(
-        Settings(token_secret="unit", run_scheduler=False), build=fake_build(store, clock, verifier)
+        Settings(token_secret="unit", signing_keys_secret=SECRET, run_scheduler=False),
+        build=fake_build(store, clock, verifier),
     )
     async with started(app) as service, service.client("http://composer") as http:
         yield World(http, store, tenant, people)

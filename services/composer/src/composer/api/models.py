@@ -12,6 +12,7 @@ from composer.accounts import IssuedKey
 from composer.domain import Campaign, CampaignContent, Progress, RegisteredSender, Tenant, User
 from composer.previews import Choice, Rendered, TestSend
 from contracts.base import EmailAddress
+from servicekit.api_errors import ErrorItem
 from servicekit.errors import Invalid
 from servicekit.outputs import fields_for
 
@@ -41,6 +42,11 @@ class CampaignOut(CampaignContent):
     last_error: str | None = Field(
         description="Why a scheduled campaign could not be released and went back to drafts."
     )
+    warnings: list[ErrorItem] = Field(
+        default=[],
+        description="When a draft is saved: what send and schedule would refuse as it is "
+        "now, e.g. a From on a sending domain not verified yet.",
+    )
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignOut:
@@ -49,7 +55,11 @@ class CampaignOut(CampaignContent):
             disabled_by_user_id=c.footer_disabled_by,
             disabled_at=c.footer_disabled_at,
         )
-        return cls(**fields_for(cls, c.content, c, {"state": str(c.state), "footer": footer}))
+        warnings = [
+            ErrorItem(field=w.field, reason=w.reason, allowed=w.allowed) for w in c.warnings
+        ]
+        extra = {"state": str(c.state), "footer": footer, "warnings": warnings}
+        return cls(**fields_for(cls, c.content, c, extra))
 
 
 class CampaignSummary(BaseModel):
