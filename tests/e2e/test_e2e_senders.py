@@ -93,7 +93,7 @@ async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
         opened_for.setdefault(notified.email, []).append(address)
 
     await until(
-        lambda: h.digest_stats(tenant.id),
+        lambda: h.digest_stats(tenant),
         lambda s: s["first_opens"] >= len(expected),
         within=30,
         what="notifier recorded every open",
@@ -120,4 +120,4 @@ async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
     # Nobody else hears about these opens: not the registered sender, not the admin.
     assert await digests_to(support["email"]) == []
     assert await digests_to(tenant.admin.email) == []
-    assert (await h.digest_stats(tenant.id))["digests_sent"] == 3
+    assert (await h.digest_stats(tenant))["digests_sent"] == 3
