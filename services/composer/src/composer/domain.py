@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from composer.sending_domains import SendingDomain
-from contracts import DeliveryProgress, RecipientSpec, TrackingSettings, merge
+from contracts import DeliveryProgress, RecipientSpecIn, TrackingSettings, merge
 from servicekit.auth import Principal, Role
 from servicekit.errors import Conflict, FieldError, Forbidden
 
@@ -95,13 +95,6 @@ FOLDERS: dict[str, CampaignState] = {
 }
 
 
-class Audience(RecipientSpec):
-    """Who a campaign goes to, as a request: a misspelt field (`exclude_group_id`) would
-    otherwise be dropped and mail the people meant to be left out, so it is refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 class Tracking(TrackingSettings):
     """Tracking settings as a request: unknown fields are refused."""
 
@@ -124,7 +117,7 @@ class CampaignContent(BaseModel):
     subject: str = Field(default="", description="Subject; may contain merge fields.")
     html_body: str | None = Field(default=None, description="HTML body; may contain merge fields.")
     text_body: str | None = Field(default=None, description="Text body; may contain merge fields.")
-    recipients: Audience = Field(default_factory=Audience)
+    recipients: RecipientSpecIn = Field(default_factory=RecipientSpecIn)
     exclude_missing_merge: bool = Field(
         default=False, description="Skip customers lacking a value for a merge field used."
     )

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts import RecipientSpec
+from contracts import RecipientSpecIn
 from recipients.api.errors import ERROR_RESPONSES
 from recipients.domain import AudiencePlan, Sender, choosing
 from recipients.ports import AudienceCounter
@@ -24,7 +24,7 @@ _NOBODY = UUID(int=0)
 
 class AudienceQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    recipients: RecipientSpec
+    recipients: RecipientSpecIn
     merge_fields: list[str] = Field(default=[], max_length=100)
     exclude_missing_merge: bool = False
 
