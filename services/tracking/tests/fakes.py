@@ -174,6 +174,39 @@ Message-ID: <abc@example.com>
 """.replace("\n", "\r\n").encode()
 
 
+def arf(recipient: str | None, *, feedback_type: str = "abuse") -> bytes:
+    """An RFC 5965 feedback-loop complaint; `recipient` None: the provider withheld it."""
+    rcpt = f"Original-Rcpt-To: <{recipient}>\n" if recipient else ""
+    return f"""\
+From: fbl@isp.example.net
+To: return@bounces.example.com
+Subject: Complaint about message
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="FBL"
+
+--FBL
+Content-Type: text/plain; charset=us-ascii
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--FBL
+Content-Type: message/feedback-report
+
+Feedback-Type: {feedback_type}
+User-Agent: SomeFBL/1.0
+Version: 1
+{rcpt}Arrival-Date: Fri, 27 Nov 2026 10:00:00 +0900
+
+--FBL
+Content-Type: text/rfc822-headers
+
+Subject: Spring sale
+Message-ID: <abc@example.com>
+
+--FBL--
+""".replace("\n", "\r\n").encode()
+
+
 class Client:
     """A keep-alive HTTP client for the threaded server; reconnects when the server closes."""
 

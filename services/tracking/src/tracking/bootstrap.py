@@ -44,7 +44,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             request_timeout_ms=settings.kafka_publish_timeout_ms,
         ) as sender,
     ):
-        for topic in (topics.OPENED, topics.CLICKED, topics.UNSUBSCRIBED, topics.MESSAGE_BOUNCED):
+        for topic in (topics.OPENED, topics.CLICKED, topics.UNSUBSCRIBED, topics.REPORT_RECEIVED):
             await sender.partitions(topic)  # learnt now, not on the first hit
         publisher = GroupCommitPublisher(sender)
         try:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from contracts import BounceKind
 
 #: nginx's `empty_gif`: a transparent 1x1 GIF of 43 bytes.
 PIXEL = (
@@ -174,13 +173,6 @@ def enhanced_status(text: str) -> str | None:
     """The RFC 3463 code at the start of a DSN `Status` field, e.g. `5.1.1`."""
     code = text.strip().split(" ", 1)[0].split("(", 1)[0].strip()
     return code if _ENHANCED_STATUS.match(code) else None
-
-
-def bounce_kind(action: str, status: str | None) -> BounceKind:
-    """Hard only for a permanent failure: `Action: failed` with a 5.x.x status."""
-    if action.strip().lower() == "failed" and status is not None and status.startswith("5."):
-        return BounceKind.HARD
-    return BounceKind.SOFT
 
 
 def reports_a_problem(action: str) -> bool:

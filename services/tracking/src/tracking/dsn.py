@@ -1,9 +1,12 @@
-"""Delivery status notifications (RFC 3464) read with the standard library's email package.
+"""Reports about a sent message, read with the standard library's email package: delivery
+status notifications (RFC 3464) and feedback-loop complaints (ARF, RFC 5965).
 
 A DSN is a `multipart/report; report-type=delivery-status` whose `message/delivery-status`
 part holds one block of per-message fields, then one block per recipient (`Final-Recipient`,
 `Action`, `Status`, optionally `Original-Recipient`, `Diagnostic-Code`). The email package
 parses that part into a list of header blocks; this module turns them into plain records.
+An ARF complaint is a `multipart/report; report-type=feedback-report` whose
+`message/feedback-report` part holds one block (`Feedback-Type`, `Original-Rcpt-To`, ...).
 
 The email package parses nested parts recursively and builds every part it finds: 1,500
 nested levels end in a RecursionError, and a megabyte of part headers in that many objects.
@@ -63,24 +66,60 @@ class DsnRecipient:
     diagnostic: str
 
 
-def parse_dsn(raw: bytes) -> list[DsnRecipient] | None:
-    """The recipients a DSN reports on, or None when `raw` is not a recognisable DSN.
-    Raises TooComplex, before parsing, for a structure no report has (`check_structure`)."""
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    feedback_type: str
+    original_rcpt_to: str | None  # often withheld by the mailbox provider
+
+
+def parse_report(raw: bytes) -> list[DsnRecipient] | Complaint | None:
+    """What a report says: a DSN's recipients, an ARF complaint, or None when `raw` is
+    neither. Raises TooComplex, before parsing, for a structure no report has."""
     check_structure(raw)
     message = email.message_from_bytes(raw, policy=policy.compat32)
     if message.get_content_type() != "multipart/report":
         return None
     report_type = message.get_param("report-type")
-    if not isinstance(report_type, str) or report_type.lower() != "delivery-status":
+    if not isinstance(report_type, str):
         return None
-    for part in message.walk():
-        if part.get_content_type() == "message/delivery-status":
-            blocks = part.get_payload()
-            if not isinstance(blocks, list) or len(blocks) < 2:
-                return None
-            recipients = [r for r in map(_recipient, blocks[1:]) if r is not None]
-            return recipients or None
+    if report_type.lower() == "delivery-status":
+        return _dsn(message)
+    if report_type.lower() == "feedback-report":
+        return _complaint(message)
     return None
+
+
+def parse_dsn(raw: bytes) -> list[DsnRecipient] | None:
+    """The recipients a DSN reports on, or None when `raw` is not a recognisable DSN."""
+    report = parse_report(raw)
+    return report if isinstance(report, list) else None
+
+
+def _dsn(message: Message) -> list[DsnRecipient] | None:
+    blocks = _blocks(message, "message/delivery-status")
+    if len(blocks) < 2:
+        return None
+    recipients = [r for r in map(_recipient, blocks[1:]) if r is not None]
+    return recipients or None
+
+
+def _complaint(message: Message) -> Complaint | None:
+    blocks = _blocks(message, "message/feedback-report")
+    if not blocks:
+        return None
+    fields = blocks[0]
+    return Complaint(
+        feedback_type=_one_line(fields.get("Feedback-Type")).lower()[:64] or "abuse",
+        original_rcpt_to=_address(fields.get("Original-Rcpt-To")),
+    )
+
+
+def _blocks(message: Message, content_type: str) -> list[Message]:
+    for part in message.walk():
+        if part.get_content_type() == content_type:
+            blocks = part.get_payload()
+            return [b for b in blocks if isinstance(b, Message)] if isinstance(blocks, list) else []
+    return []
 
 
 def _recipient(block: Message) -> DsnRecipient | None:

@@ -7,31 +7,32 @@ answers once Kafka acknowledged it. A token that does not verify yields no event
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from contracts import Bounced, Clicked, Opened, Unsubscribed
+from contracts import Clicked, Opened, ReportedRecipient, ReportReceived, Unsubscribed
 from servicekit.tokens import BounceClaims, Claims, InvalidToken, Kind, TokenCodec
 from tracking.domain import (
     MachineRules,
-    bounce_kind,
     click_machine_reason,
     open_machine_reason,
     redirect_target,
     reports_a_problem,
 )
-from tracking.dsn import DsnRecipient, TooComplex, parse_dsn
+from tracking.dsn import Complaint, DsnRecipient, TooComplex, parse_report
 from tracking.ports import MailStore, Publisher
 
 log = logging.getLogger(__name__)
 
 _MAX_USER_AGENT = 512
-#: Bounced events from a DSN get an id derived from what they report, so that a DSN that is
-#: delivered twice (our 250 got lost, the MTA retried) is dropped by consumers as a duplicate.
-_DSN_EVENT_NAMESPACE = uuid.UUID("6f1d3c2e-93a7-4c55-9a5e-1c1a4a0e8b21")
+_REPORT_EVENT_NAMESPACE = uuid.UUID("6f1d3c2e-93a7-4c55-9a5e-1c1a4a0e8b21")
+#: A DSN about one message names one recipient; a few more are kept for the record, the
+#: rest (a forged report listing thousands) never leaves this service.
+MAX_REPORTED_RECIPIENTS = 10
 
 
 def open_hit(token: str, user_agent: str, *, tokens: TokenCodec, now: float) -> Opened | None:
@@ -132,9 +133,13 @@ async def intake_mail(
     tokens: TokenCodec,
     publisher: Publisher,
     store: MailStore,
-) -> list[Bounced]:
-    """A mail to a return path: the bounces it reports, published; anything else is kept.
+) -> list[ReportReceived]:
+    """A mail to a return path: the report it is, published for delivery to judge; any other
+    mail is kept for a person.
 
+    The return path's token names the message; what the report says about addresses is only
+    a claim (anyone can write a DSN), so nothing here registers a bounce or a complaint:
+    delivery believes a report only about the address it sent that message to.
     Raises TooComplex (nothing kept) for a MIME structure no report has. A mail to no valid
     return path is neither published nor kept: the SMTP intake refuses such recipients.
     """
@@ -144,7 +149,7 @@ async def intake_mail(
     if claims is None:
         return []
     try:
-        report = parse_dsn(raw)
+        report = parse_report(raw)
     except TooComplex:
         raise
     except Exception:
@@ -153,27 +158,48 @@ async def intake_mail(
         log.warning("unreadable mail to return path %s kept", rcpt_tos[0], exc_info=True)
         report, reason = None, "unreadable"
     else:
-        reason = "not_dsn" if report is None else "no_failure"
-    events = [_bounced(claims, r) for r in report or [] if reports_a_problem(r.action)]
-    if events:
-        await publisher.publish(events)
-    else:
+        reason = "not_a_report" if report is None else "no_failure"
+    event = _report_received(claims, report, raw) if report is not None else None
+    if event is None:
         await store.keep(raw, mail_from=mail_from, rcpt_tos=rcpt_tos, reason=reason)
-    return events
+        return []
+    await publisher.publish([event])
+    return [event]
 
 
-def _bounced(claims: BounceClaims, r: DsnRecipient) -> Bounced:
-    key = f"dsn:{claims.message_id}:{r.email.lower()}:{r.action}:{r.status}"
-    return Bounced(
-        event_id=uuid.uuid5(_DSN_EVENT_NAMESPACE, key),
+def _report_received(
+    claims: BounceClaims, report: list[DsnRecipient] | Complaint, raw: bytes
+) -> ReportReceived | None:
+    # The same report delivered twice (our 250 got lost, the MTA retried) gets the same
+    # event id, so that consumers drop the second copy.
+    event_id = uuid.uuid5(_REPORT_EVENT_NAMESPACE, hashlib.sha256(raw).hexdigest())
+    if isinstance(report, Complaint):
+        return ReportReceived(
+            event_id=event_id,
+            tenant_id=claims.tenant_id,
+            message_id=claims.message_id,
+            kind="arf",
+            complained_by=report.original_rcpt_to,
+            feedback_type=report.feedback_type,
+        )
+    problems = [r for r in report if reports_a_problem(r.action)][:MAX_REPORTED_RECIPIENTS]
+    if not problems:
+        return None
+    return ReportReceived(
+        event_id=event_id,
         tenant_id=claims.tenant_id,
         message_id=claims.message_id,
-        email=r.email,
-        kind=bounce_kind(r.action, r.status),
-        smtp_code=r.smtp_code,
-        enhanced_status=r.status,
-        diagnostic=r.diagnostic,
-        source="dsn",
+        kind="dsn",
+        recipients=[
+            ReportedRecipient(
+                email=r.email,
+                action=r.action,
+                status=r.status,
+                smtp_code=r.smtp_code,
+                diagnostic=r.diagnostic,
+            )
+            for r in problems
+        ],
     )
 
 

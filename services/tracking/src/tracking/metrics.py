@@ -25,7 +25,7 @@ PUBLISH_FAILURES = Counter(
 INBOUND_KEPT = Counter(
     "tracking_inbound_mail_kept_total",
     "Mails to a return path stored instead of becoming events, by reason "
-    "(not_dsn, no_failure, unreadable)",
+    "(not_a_report, no_failure, unreadable)",
     ["reason"],
 )
 INBOUND_PURGED = Counter(

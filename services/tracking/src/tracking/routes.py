@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts import Bounced, Clicked, Opened, Unsubscribed
+from contracts import Clicked, Opened, ReportReceived, Unsubscribed
 from servicekit.kafka import Subscription
 from tracking.settings import Settings
 
-EMITS = (Opened, Clicked, Unsubscribed, Bounced)
+EMITS = (Opened, Clicked, Unsubscribed, ReportReceived)
 
 
 def subscriptions(_: Settings) -> list[Subscription[Any]]:

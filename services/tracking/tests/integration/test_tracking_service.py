@@ -14,9 +14,9 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
-from tracking_tests_fakes import dsn
+from tracking_tests_fakes import arf, dsn
 
-from contracts import Bounced, BounceKind, Clicked, Opened, Unsubscribed, decode
+from contracts import Clicked, Opened, ReportReceived, Unsubscribed, decode
 from contracts.topics import TOPICS
 from servicekit.tokens import Claims, Kind, TokenCodec
 from tracking.__main__ import config, listen
@@ -209,21 +209,25 @@ def _return_path(service: Running) -> tuple[str, uuid.UUID, uuid.UUID]:
     return f"{service.tokens.sign_bounce(tenant, message)}@bounces.example.com", tenant, message
 
 
-async def test_dsn_to_the_return_path_becomes_a_hard_bounce(service):
+async def test_a_dsn_to_the_return_path_is_published_as_a_report(service):
     rcpt, tenant, message = _return_path(service)
     await _send_mail(service, dsn("gone@example.org", to=rcpt), rcpt)
-    [record] = await consume(service, Bounced.topic, 1)
-    event = decode(record.value, Bounced)
-    assert (event.tenant_id, event.message_id, event.email) == (tenant, message, "gone@example.org")
-    assert (event.kind, event.enhanced_status, event.source) == (BounceKind.HARD, "5.1.1", "dsn")
+    [record] = await consume(service, ReportReceived.topic, 1)
+    event = decode(record.value, ReportReceived)
+    assert (event.tenant_id, event.message_id, event.kind) == (tenant, message, "dsn")
+    assert [(r.email, r.status) for r in event.recipients] == [("gone@example.org", "5.1.1")]
 
 
-async def test_temporary_failure_dsn_becomes_a_soft_bounce(service):
-    rcpt, _, _ = _return_path(service)
-    raw = dsn("full@example.org", status="4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full")
-    await _send_mail(service, raw, rcpt)
-    [record] = await consume(service, Bounced.topic, 1)
-    assert decode(record.value, Bounced).kind is BounceKind.SOFT
+async def test_a_complaint_to_the_return_path_is_published_as_a_report(service):
+    rcpt, _, message = _return_path(service)
+    await _send_mail(service, arf("taro@example.org"), rcpt)
+    [record] = await consume(service, ReportReceived.topic, 1)
+    event = decode(record.value, ReportReceived)
+    assert (event.message_id, event.kind, event.complained_by) == (
+        message,
+        "arf",
+        "taro@example.org",
+    )
 
 
 async def test_mail_that_is_no_dsn_is_stored_and_purged_after_the_retention(service, stack):
@@ -233,7 +237,7 @@ async def test_mail_that_is_no_dsn_is_stored_and_purged_after_the_retention(serv
     try:
         table = f"{service.schema}.inbound_mail"
         rows = await conn.fetch(f"SELECT reason, rcpt_tos, raw FROM {table} ORDER BY id")
-        assert [(r["reason"], r["rcpt_tos"]) for r in rows] == [("not_dsn", [rcpt])]
+        assert [(r["reason"], r["rcpt_tos"]) for r in rows] == [("not_a_report", [rcpt])]
         assert b"Back on Monday." in rows[0]["raw"]
         await conn.execute(
             f"INSERT INTO {table} (reason, mail_from, rcpt_tos, raw, received_at) "
@@ -247,7 +251,7 @@ async def test_mail_that_is_no_dsn_is_stored_and_purged_after_the_retention(serv
         assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 1
     finally:
         await conn.close()
-    assert await end_offsets(service, Bounced.topic) == 0
+    assert await end_offsets(service, ReportReceived.topic) == 0
 
 
 async def test_recipients_without_a_bounce_token_are_refused_and_nothing_is_stored(service, stack):

@@ -74,7 +74,9 @@ async def test_a_report_to_a_return_path_is_taken() -> None:
             "250 2.1.5 OK",
             "250 2.0.0 OK: received",
         )
-    assert [e.email for e in intake.publisher.events] == ["gone@example.org"]
+    assert [[r.email for r in e.recipients] for e in intake.publisher.events] == [
+        ["gone@example.org"]
+    ]
 
 
 async def test_mail_over_the_size_cap_is_refused_permanently() -> None:

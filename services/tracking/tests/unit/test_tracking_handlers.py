@@ -5,13 +5,20 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tracking_tests_fakes import NOW, TOKENS, FakeMailStore, FakePublisher, dsn, ids, sign
+from tracking_tests_fakes import NOW, TOKENS, FakeMailStore, FakePublisher, arf, dsn, ids, sign
 
-from contracts import BounceKind, Clicked, Opened, Unsubscribed
+from contracts import Clicked, Opened, Unsubscribed
 from servicekit.tokens import Kind
 from tracking.domain import MachineRules
 from tracking.dsn import TooComplex
-from tracking.handlers import click_hit, intake_mail, open_hit, purge_inbound_mail, unsubscribe
+from tracking.handlers import (
+    MAX_REPORTED_RECIPIENTS,
+    click_hit,
+    intake_mail,
+    open_hit,
+    purge_inbound_mail,
+    unsubscribe,
+)
 
 RULES = MachineRules(click_machine_seconds=10)
 
@@ -99,26 +106,54 @@ async def _intake(raw: bytes, rcpt: str):
     return events, store.kept
 
 
-async def test_permanent_failure_is_a_hard_bounce_of_the_message():
+async def test_a_dsn_is_published_as_a_report_about_the_message_of_the_return_path():
     [event], kept = await _intake(dsn("gone@example.org"), _return_path())
     tenant, _, message, _, _ = ids()
-    assert (event.tenant_id, event.message_id, event.email) == (tenant, message, "gone@example.org")
-    assert (event.kind, event.enhanced_status, event.smtp_code, event.source) == (
-        BounceKind.HARD,
+    assert (event.tenant_id, event.message_id, event.kind) == (tenant, message, "dsn")
+    [block] = event.recipients
+    assert (block.email, block.action, block.status, block.smtp_code) == (
+        "gone@example.org",
+        "failed",
         "5.1.1",
         550,
-        "dsn",
     )
-    assert event.campaign_id is None and event.customer_id is None
-    assert "User unknown" in event.diagnostic and kept == []
+    assert "User unknown" in block.diagnostic and kept == []
 
 
-async def test_temporary_failure_is_a_soft_bounce():
+async def test_a_temporary_failure_is_reported_with_its_status():
     [event], _ = await _intake(
         dsn("full@example.org", status="4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full"),
         _return_path(),
     )
-    assert (event.kind, event.enhanced_status, event.smtp_code) == (BounceKind.SOFT, "4.2.2", 452)
+    [block] = event.recipients
+    assert (block.status, block.smtp_code) == ("4.2.2", 452)
+
+
+async def test_a_dsn_never_names_more_than_a_few_addresses():
+    many = dsn("a0@example.org").replace(
+        b"Final-Recipient",
+        b"".join(
+            b"Final-Recipient: rfc822; a%d@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            % n
+            for n in range(1, 2000)
+        )
+        + b"Final-Recipient",
+        1,
+    )
+    [event], _ = await _intake(many, _return_path())
+    assert len(event.recipients) == MAX_REPORTED_RECIPIENTS
+
+
+async def test_a_complaint_is_published_as_a_report_about_the_message():
+    [event], kept = await _intake(arf("taro@example.org"), _return_path())
+    assert (event.kind, event.complained_by, event.feedback_type) == (
+        "arf",
+        "taro@example.org",
+        "abuse",
+    )
+    assert event.message_id == ids()[2] and event.recipients == [] and kept == []
+    [withheld], _ = await _intake(arf(None), _return_path())
+    assert withheld.kind == "arf" and withheld.complained_by is None
 
 
 async def test_the_same_report_twice_is_the_same_event():
@@ -135,7 +170,7 @@ async def test_uppercased_return_path_still_verifies():
 async def test_mail_that_is_not_a_report_is_kept():
     raw = b"Subject: Auto-reply\r\n\r\nI am on holiday.\r\n"
     events, kept = await _intake(raw, _return_path())
-    assert events == [] and kept == [(raw, "", [_return_path()], "not_dsn")]
+    assert events == [] and kept == [(raw, "", [_return_path()], "not_a_report")]
 
 
 async def test_report_with_a_forged_return_path_is_neither_published_nor_kept():
@@ -148,7 +183,7 @@ async def test_mail_the_email_package_trips_over_is_kept_as_unreadable(monkeypat
     def trips(raw: bytes) -> None:
         raise LookupError("unknown encoding: x-hostile")
 
-    monkeypatch.setattr("tracking.handlers.parse_dsn", trips)
+    monkeypatch.setattr("tracking.handlers.parse_report", trips)
     events, kept = await _intake(dsn("gone@example.org"), _return_path())
     assert events == [] and kept[0][3] == "unreadable"
 
