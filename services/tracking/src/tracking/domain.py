@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
-
 #: nginx's `empty_gif`: a transparent 1x1 GIF of 43 bytes.
 PIXEL = (
     b"GIF89a\x01\x00\x01\x00\x80\x01\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
