@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import BounceKind
 from tracking.domain import (
     MachineRules,
-    bounce_kind,
     click_machine_reason,
     enhanced_status,
     open_machine_reason,
@@ -101,21 +99,6 @@ def test_web_destinations_are_served_ascii(url, location):
 )
 def test_other_destinations_are_refused(url):
     assert redirect_target(url) is None
-
-
-@pytest.mark.parametrize(
-    ("action", "status", "kind"),
-    [
-        ("failed", "5.1.1", BounceKind.HARD),
-        ("Failed", "5.7.1", BounceKind.HARD),
-        ("failed", "4.4.7", BounceKind.SOFT),
-        ("failed", None, BounceKind.SOFT),
-        ("delayed", "4.2.2", BounceKind.SOFT),
-        ("delayed", "5.0.0", BounceKind.SOFT),
-    ],
-)
-def test_only_permanent_failures_are_hard(action, status, kind):
-    assert bounce_kind(action, status) is kind
 
 
 @pytest.mark.parametrize(
