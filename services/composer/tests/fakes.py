@@ -429,6 +429,12 @@ class FakeAudience:
     def __init__(self) -> None:
         self.customers: dict[UUID, FakeCustomer] = {}
         self.asked: list[tuple[CampaignScheduled, str]] = []
+        #: The tenant's groups; None: every id is taken for a group.
+        self.groups: set[UUID] | None = None
+
+    async def unknown_groups(self, group_ids: list[UUID], api_key: str) -> list[UUID]:
+        known = self.groups
+        return [] if known is None else [g for g in group_ids if g not in known]
 
     def add(self, email: str, **kwargs: Any) -> UUID:
         customer_id = uuid4()

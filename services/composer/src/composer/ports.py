@@ -43,6 +43,10 @@ class Audience(Protocol):
         NotFound for an unknown customer."""
         ...
 
+    async def unknown_groups(self, group_ids: list[UUID], api_key: str) -> list[UUID]:
+        """Those of the ids that are no groups of the key's tenant."""
+        ...
+
 
 class Tx(Protocol):
     """One PostgreSQL transaction: everything in it commits together or not at all."""

@@ -66,6 +66,11 @@ async def test_failures_are_counted_in_postgres_for_every_instance(composer):
 async def test_an_address_in_two_tenants_is_asked_for_the_tenant(composer):
     _, _, email = await admin_with_password(composer, "First KK")
     headers, _ = await composer.tenant("Second KK")
+    # The same address in a second tenant: that tenant sends from the domain too.
+    registered = await composer.http.post(
+        "/v1/sending-domains", json={"domain": email.rpartition("@")[2]}, headers=headers
+    )
+    assert registered.status_code == 201, registered.text
     second = await composer.http.post(
         "/v1/users", json={"name": "Same", "email": email, "role": "member"}, headers=headers
     )

@@ -174,3 +174,25 @@ async def test_bulk_mail_goes_to_customers_not_to_bare_addresses(api):
     response = await api.call("POST", "/v1/campaigns", json=body)
     assert response.status_code == 422
     assert "recipients.addresses" in [e["field"] for e in response.json()["errors"]]
+
+
+async def test_a_group_the_tenant_does_not_have_is_refused_wherever_it_is_named(api):
+    known, unknown = uuid.uuid4(), uuid.uuid4()
+    api.audience.groups = {known}
+    body = DRAFT | {"recipients": {"include_group_ids": [str(known)]}}
+    typo = {"recipients": {"include_group_ids": [str(known)], "exclude_group_ids": [str(unknown)]}}
+    created = await api.call("POST", "/v1/campaigns", json=DRAFT | typo)
+    assert created.status_code == 422
+    assert [e["field"] for e in created.json()["errors"]] == ["recipients.exclude_group_ids"]
+    assert str(unknown) in created.json()["errors"][0]["reason"]
+
+    draft = (await api.call("POST", "/v1/campaigns", json=body)).json()["id"]
+    edited = await api.call("PATCH", f"/v1/campaigns/{draft}", json=typo)
+    assert edited.status_code == 422
+    # The group was deleted after the draft was saved: sending and scheduling refuse it.
+    api.audience.groups = set()
+    for path, payload in (("send", None), ("schedule", {"send_at": "2030-06-01T09:00"})):
+        refused = await api.call("POST", f"/v1/campaigns/{draft}/{path}", json=payload)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "recipients.include_group_ids"
+    assert api.released() == []

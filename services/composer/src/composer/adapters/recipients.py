@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+from uuid import UUID
+
 import httpx
 
 from composer.ports import Resolved
@@ -14,17 +18,25 @@ class RecipientsApi:
         self._client = client
 
     async def recipient(self, campaign: CampaignScheduled, api_key: str) -> Resolved:
+        body = await self._post("/v1/recipients/preview", encode(campaign), api_key)
+        return Resolved(RecipientResolved.model_validate(body["recipient"]), body["excluded"])
+
+    async def unknown_groups(self, group_ids: list[UUID], api_key: str) -> list[UUID]:
+        content = json.dumps({"group_ids": [str(g) for g in group_ids]}).encode()
+        body = await self._post("/v1/groups/check", content, api_key)
+        return [UUID(g) for g in body["unknown"]]
+
+    async def _post(self, path: str, content: bytes, api_key: str) -> Any:
         try:
             response = await self._client.post(
-                "/v1/recipients/preview",
-                content=encode(campaign),
+                path,
+                content=content,
                 headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
             raise Unavailable("the recipients service") from exc
         if response.status_code == 200:
-            body = response.json()
-            return Resolved(RecipientResolved.model_validate(body["recipient"]), body["excluded"])
+            return response.json()
         if response.status_code == 404:
             raise NotFound("customer")
         if response.status_code == 422:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from composer import handlers, previews
+from composer import handlers, previews, references
 from composer.api.deps import BEARER_DOC, AskingDep, ClockDep, PreviewerDep, StoreDep
 from composer.api.errors import ERROR_RESPONSES
 from composer.api.models import (
@@ -24,6 +24,7 @@ from composer.api.models import (
     encode_cursor,
 )
 from composer.domain import CampaignContent
+from composer.previews import Asking
 from servicekit.auth import CurrentPrincipal
 
 router = APIRouter(
@@ -34,10 +35,11 @@ Folder = Literal["drafts", "scheduled", "sending", "sent"]
 
 
 @router.post("", status_code=201, summary="Create a draft")
-async def create(
-    body: CampaignContent, actor: CurrentPrincipal, store: StoreDep, clock: ClockDep
-) -> CampaignOut:
-    campaign = await handlers.create_campaign(body, actor=actor, store=store, clock=clock)
+async def create(body: CampaignContent, asking: AskingDep) -> CampaignOut:
+    await _check_groups(body, asking)
+    campaign = await handlers.create_campaign(
+        body, actor=asking.actor, store=asking.store, clock=asking.clock
+    )
     return CampaignOut.of(campaign)
 
 
@@ -63,16 +65,12 @@ async def get(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) -> Ca
 
 
 @router.patch("/{campaign_id}", summary="Edit a draft (only the fields given change)")
-async def edit(
-    campaign_id: UUID,
-    body: CampaignContent,
-    actor: CurrentPrincipal,
-    store: StoreDep,
-    clock: ClockDep,
-) -> CampaignOut:
+async def edit(campaign_id: UUID, body: CampaignContent, asking: AskingDep) -> CampaignOut:
+    if "recipients" in body.model_fields_set:
+        await _check_groups(body, asking)
     changes = body.model_dump(include=body.model_fields_set)
     campaign = await handlers.update_campaign(
-        campaign_id, changes, actor=actor, store=store, clock=clock
+        campaign_id, changes, actor=asking.actor, store=asking.store, clock=asking.clock
     )
     return CampaignOut.of(campaign)
 
@@ -84,23 +82,19 @@ async def delete(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) ->
 
 
 @router.post("/{campaign_id}/send", summary="Send a draft now")
-async def send_now(
-    campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep, clock: ClockDep
-) -> CampaignOut:
-    campaign = await handlers.send_now(campaign_id, actor=actor, store=store, clock=clock)
+async def send_now(campaign_id: UUID, asking: AskingDep) -> CampaignOut:
+    await _check_groups_of(campaign_id, asking)
+    campaign = await handlers.send_now(
+        campaign_id, actor=asking.actor, store=asking.store, clock=asking.clock
+    )
     return CampaignOut.of(campaign)
 
 
 @router.post("/{campaign_id}/schedule", summary="Schedule a draft for a date and time")
-async def schedule(
-    campaign_id: UUID,
-    body: ScheduleIn,
-    actor: CurrentPrincipal,
-    store: StoreDep,
-    clock: ClockDep,
-) -> CampaignOut:
+async def schedule(campaign_id: UUID, body: ScheduleIn, asking: AskingDep) -> CampaignOut:
+    await _check_groups_of(campaign_id, asking)
     campaign = await handlers.schedule_campaign(
-        campaign_id, body.send_at, actor=actor, store=store, clock=clock
+        campaign_id, body.send_at, actor=asking.actor, store=asking.store, clock=asking.clock
     )
     return CampaignOut.of(campaign)
 
@@ -133,3 +127,15 @@ async def preview(
 )
 async def test_send(campaign_id: UUID, body: RecipientChoice, asking: AskingDep) -> TestSendOut:
     return TestSendOut.of(await previews.test_send(campaign_id, body.choice(), asking))
+
+
+async def _check_groups(content: CampaignContent, asking: Asking) -> None:
+    await references.check_groups(
+        content.recipients, audience=asking.audience, api_key=asking.api_key
+    )
+
+
+async def _check_groups_of(campaign_id: UUID, asking: Asking) -> None:
+    """Groups may have been deleted since the draft was saved."""
+    campaign = await handlers.get_campaign(campaign_id, actor=asking.actor, store=asking.store)
+    await _check_groups(campaign.content, asking)
