@@ -27,6 +27,7 @@ from recipients.ports import (
     Suppressions,
 )
 from recipients.settings import Settings
+from recipients.textstream import Limits
 from servicekit import outbox
 from servicekit.auth import KeyVerifier, RemoteKeyVerifier
 from servicekit.clock import SystemClock
@@ -51,6 +52,7 @@ class Ports:
     keys: KeyVerifier
     relay: Relay
     clock: Clock
+    import_limits: Limits
 
 
 @asynccontextmanager
@@ -85,4 +87,5 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             keys=keys,
             relay=outbox.OutboxRelay(pool, bus),
             clock=SystemClock(),
+            import_limits=settings.import_limits(),
         )

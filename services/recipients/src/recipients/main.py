@@ -14,7 +14,7 @@ from recipients.api import customers, groups
 from recipients.bootstrap import Ports
 from recipients.settings import Settings
 from servicekit.api_errors import install_common_handlers
-from servicekit.http import service_app, serving
+from servicekit.http import BodyLimit, KeyBeforeBody, service_app, serving
 from servicekit.loops import Loop
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
@@ -37,6 +37,9 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
 
     app = service_app("recipients", description=DESCRIPTION, lifespan=lifespan)
     install_common_handlers(app)
+    # Outermost first: a body is bounded before anything else happens to the request.
+    app.add_middleware(KeyBeforeBody)
+    app.add_middleware(BodyLimit, limit=lambda scope: settings.body_limit(scope["path"]))
     app.include_router(customers.router)
     app.include_router(groups.router)
     return app

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from recipients.api.deps import ClockDep, CustomersDep, ImporterDep
+from recipients.api.deps import ClockDep, CustomersDep, ImporterDep, ImportLimitsDep
 from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
 from recipients.api.models import (
     CustomerIn,
@@ -17,7 +17,8 @@ from recipients.api.models import (
     ImportReportOut,
 )
 from recipients.customers import Customer, CustomerInput, checked, patched
-from recipients.imports import customer_rows, parse_content_type
+from recipients.imports import customer_rows
+from recipients.media import parse_content_type
 from servicekit.auth import CurrentPrincipal
 from servicekit.errors import FieldError, Invalid
 
@@ -26,13 +27,18 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERROR_R
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 After = Annotated[UUID | None, Query(description="`next_after` of the previous page.")]
 
+FILE_RULES = (
+    " UTF-8 (a byte order mark is allowed) unless the Content-Type names Shift_JIS (read as "
+    "CP932), CP932 or EUC-JP, e.g. `text/csv; charset=shift_jis`; other charsets are refused "
+    "(415). Lines, and CSV records that span lines, are limited in bytes (422 naming the "
+    "line); so are the body and the number of rows (413)."
+)
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
         "description": "CSV with a header line (columns email, last_name, first_name, "
         "company, owner_user_id, attr.<key>; only email is required) or NDJSON (one object "
-        "per line with the same fields, custom attributes under `attributes`). UTF-8 unless "
-        "the Content-Type names another charset, e.g. `text/csv; charset=shift_jis`.",
+        "per line with the same fields, custom attributes under `attributes`)." + FILE_RULES,
         "content": {
             "text/csv": {"schema": {"type": "string"}},
             "application/x-ndjson": {"schema": {"type": "string"}},
@@ -132,10 +138,11 @@ async def import_customers(
     request: Request,
     principal: CurrentPrincipal,
     importer: ImporterDep,
+    limits: ImportLimitsDep,
     on_existing: Literal["reject", "update"] = "reject",
 ) -> ImportReportOut:
-    fmt, encoding = parse_content_type(request.headers.get("content-type", ""))
-    rows = customer_rows(request.stream(), fmt, encoding)
+    fmt, charset = parse_content_type(request.headers.get("content-type", ""))
+    rows = customer_rows(request.stream(), fmt, charset, limits)
     report = await importer.import_customers(
         principal.tenant_id, rows, update_existing=on_existing == "update"
     )

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from recipients.ports import Clock, Customers, Groups, Importer
+from recipients.textstream import Limits
 from servicekit.http import port
 
 CustomersDep = Annotated[Customers, Depends(port("customers"))]
 GroupsDep = Annotated[Groups, Depends(port("groups"))]
 ImporterDep = Annotated[Importer, Depends(port("importer"))]
 ClockDep = Annotated[Clock, Depends(port("clock"))]
+ImportLimitsDep = Annotated[Limits, Depends(port("import_limits"))]

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from recipients.api.customers import IMPORT_BODY, After, Limit, customer_page
-from recipients.api.deps import CustomersDep, GroupsDep, ImporterDep
+from recipients.api.customers import FILE_RULES, IMPORT_BODY, After, Limit, customer_page
+from recipients.api.deps import CustomersDep, GroupsDep, ImporterDep, ImportLimitsDep
 from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
 from recipients.api.models import (
     CustomerPage,
@@ -20,7 +20,8 @@ from recipients.api.models import (
     MembersIn,
 )
 from recipients.customers import check_group_name
-from recipients.imports import member_rows, parse_content_type
+from recipients.imports import member_rows
+from recipients.media import parse_content_type
 from servicekit.auth import CurrentPrincipal
 from servicekit.errors import NotFound
 
@@ -130,7 +131,7 @@ async def remove_member(
         "requestBody": {
             **IMPORT_BODY["requestBody"],
             "description": "CSV with a header line (customer_id and/or email) or NDJSON "
-            '(`{"customer_id": "…"}` or `{"email": "…"}` per line).',
+            '(`{"customer_id": "…"}` or `{"email": "…"}` per line).' + FILE_RULES,
         }
     },
     responses=IMPORT_ERROR_RESPONSES,
@@ -140,8 +141,9 @@ async def import_members(
     request: Request,
     principal: CurrentPrincipal,
     importer: ImporterDep,
+    limits: ImportLimitsDep,
 ) -> ImportReportOut:
-    fmt, encoding = parse_content_type(request.headers.get("content-type", ""))
-    rows = member_rows(request.stream(), fmt, encoding)
+    fmt, charset = parse_content_type(request.headers.get("content-type", ""))
+    rows = member_rows(request.stream(), fmt, charset, limits)
     report = await importer.import_members(principal.tenant_id, group_id, rows)
     return ImportReportOut.of(fmt.value, report)
