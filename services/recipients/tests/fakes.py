@@ -186,10 +186,13 @@ class FakeKeyVerifier:
     def __init__(self) -> None:
         self.keys: dict[str, Principal] = {}
 
-    def add(self, tenant_id: UUID | None = None, role: Role = Role.MEMBER) -> dict[str, str]:
+    def add(self, tenant_id: UUID | None = None, role: Role = Role.MANAGER) -> dict[str, str]:
         key = f"bm_{uuid4().hex[:8]}_{uuid4().hex}"
         self.keys[key] = Principal(tenant_id or uuid4(), uuid4(), role)
         return {"Authorization": f"Bearer {key}"}
+
+    def principal(self, auth: dict[str, str]) -> Principal:
+        return self.keys[auth["Authorization"].split()[1]]
 
     async def verify(self, api_key: str) -> Principal | None:
         return self.keys.get(api_key)

@@ -24,9 +24,11 @@ CSV = {"Content-Type": "text/csv"}
 
 @pytest.fixture(scope="module")
 async def small(stack: Any) -> AsyncIterator[Service]:
-    async with private_namespace_and_schema(stack) as (namespace, schema):
-        async with running(settings_for(stack, namespace, schema, **LIMITS)) as service:
-            yield service
+    async with (
+        private_namespace_and_schema(stack) as (namespace, schema),
+        running(settings_for(stack, namespace, schema, **LIMITS)) as service,
+    ):
+        yield service
 
 
 class Pieces:

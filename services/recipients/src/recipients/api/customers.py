@@ -7,7 +7,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from recipients.api.deps import ClockDep, CustomersDep, ImporterDep, ImportLimitsDep
+from recipients.api.deps import (
+    ClockDep,
+    CustomersDep,
+    ImporterDep,
+    ImportLimitsDep,
+    Manager,
+    Reader,
+)
 from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
 from recipients.api.models import (
     CustomerIn,
@@ -19,7 +26,6 @@ from recipients.api.models import (
 from recipients.customers import Customer, CustomerInput, checked, patched
 from recipients.imports import customer_rows
 from recipients.media import parse_content_type
-from servicekit.auth import CurrentPrincipal
 from servicekit.errors import FieldError, Invalid
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -49,7 +55,7 @@ IMPORT_BODY = {
 
 @router.post("", status_code=201, summary="Add a customer")
 async def create_customer(
-    body: CustomerIn, principal: CurrentPrincipal, customers: CustomersDep
+    body: CustomerIn, principal: Manager, customers: CustomersDep
 ) -> CustomerOut:
     customer = checked(CustomerInput(**body.model_dump()))
     return CustomerOut.of(await customers.create(principal.tenant_id, customer))
@@ -62,7 +68,7 @@ async def create_customer(
     "`group_id` lists the members of a group.",
 )
 async def list_customers(
-    principal: CurrentPrincipal,
+    principal: Reader,
     customers: CustomersDep,
     after: After = None,
     limit: Limit = 100,
@@ -78,7 +84,7 @@ async def list_customers(
 
 @router.get("/{customer_id}", summary="Read a customer, with its unsubscribe and bounce state")
 async def get_customer(
-    customer_id: UUID, principal: CurrentPrincipal, customers: CustomersDep
+    customer_id: UUID, principal: Reader, customers: CustomersDep
 ) -> CustomerOut:
     return CustomerOut.of(await customers.get(principal.tenant_id, customer_id))
 
@@ -91,7 +97,7 @@ async def get_customer(
     "(it belonged to the old address); an unsubscribe stays.",
 )
 async def update_customer(
-    customer_id: UUID, body: CustomerPatch, principal: CurrentPrincipal, customers: CustomersDep
+    customer_id: UUID, body: CustomerPatch, principal: Manager, customers: CustomersDep
 ) -> CustomerOut:
     changes = _changes(body)
     updated = await customers.update(
@@ -102,7 +108,7 @@ async def update_customer(
 
 @router.delete("/{customer_id}", status_code=204, summary="Delete a customer")
 async def delete_customer(
-    customer_id: UUID, principal: CurrentPrincipal, customers: CustomersDep
+    customer_id: UUID, principal: Manager, customers: CustomersDep
 ) -> Response:
     await customers.delete(principal.tenant_id, customer_id)
     return Response(status_code=204)
@@ -116,7 +122,7 @@ async def delete_customer(
     "nothing.",
 )
 async def unsubscribe_customer(
-    customer_id: UUID, principal: CurrentPrincipal, customers: CustomersDep, clock: ClockDep
+    customer_id: UUID, principal: Manager, customers: CustomersDep, clock: ClockDep
 ) -> CustomerOut:
     return CustomerOut.of(
         await customers.unsubscribe(principal.tenant_id, customer_id, clock.now())
@@ -136,7 +142,7 @@ async def unsubscribe_customer(
 )
 async def import_customers(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Manager,
     importer: ImporterDep,
     limits: ImportLimitsDep,
     on_existing: Literal["reject", "update"] = "reject",
