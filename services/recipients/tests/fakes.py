@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -196,3 +196,20 @@ class FakeKeyVerifier:
 
     async def verify(self, api_key: str) -> Principal | None:
         return self.keys.get(api_key)
+
+
+class FakeStaff:
+    """The composer's users: `tenant -> user ids`; remembers which keys asked."""
+
+    def __init__(self) -> None:
+        self.users: dict[UUID, set[UUID]] = {}
+        self.asked_with: list[str] = []
+
+    def add(self, tenant_id: UUID) -> UUID:
+        user_id = uuid4()
+        self.users.setdefault(tenant_id, set()).add(user_id)
+        return user_id
+
+    async def unknown(self, api_key: str, tenant_id: UUID, user_ids: Collection[UUID]) -> set[UUID]:
+        self.asked_with.append(api_key)
+        return set(user_ids) - self.users.get(tenant_id, set())

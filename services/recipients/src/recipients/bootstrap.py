@@ -7,7 +7,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from recipients.adapters.audience import PostgresAudience
+from recipients.adapters.composer import ComposerStaff
 from recipients.adapters.importer import PostgresImporter
 from recipients.adapters.kafka import KafkaRecipientStream
 from recipients.adapters.postgres import (
@@ -24,6 +27,7 @@ from recipients.ports import (
     Importer,
     RecipientSink,
     Resolutions,
+    Staff,
     Suppressions,
 )
 from recipients.settings import Settings
@@ -50,6 +54,7 @@ class Ports:
     suppressions: Suppressions
     sink: RecipientSink
     keys: KeyVerifier
+    staff: Staff
     relay: Relay
     clock: Clock
     import_limits: Limits
@@ -71,7 +76,8 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             compression_type=settings.recipient_compression,
             linger_ms=0,
         ) as stream,
-        RemoteKeyVerifier(settings.composer_url) as keys,
+        # One client to the composer for API keys and users (owners of customers).
+        httpx.AsyncClient(base_url=settings.composer_url, timeout=5.0) as composer,
     ):
         pool = db.pool
         yield Ports(
@@ -79,12 +85,17 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             bus=bus,
             customers=PostgresCustomers(pool),
             groups=PostgresGroups(pool),
-            importer=PostgresImporter(pool, listed_rejects=settings.import_listed_rejects),
+            importer=PostgresImporter(
+                pool,
+                listed_rejects=settings.import_listed_rejects,
+                max_owners=settings.import_max_owners,
+            ),
             audience=PostgresAudience(pool),
             resolutions=PostgresResolutions(pool),
             suppressions=PostgresSuppressions(pool),
             sink=KafkaRecipientStream(stream),
-            keys=keys,
+            keys=RemoteKeyVerifier(settings.composer_url, client=composer),
+            staff=ComposerStaff(composer),
             relay=outbox.OutboxRelay(pool, bus),
             clock=SystemClock(),
             import_limits=settings.import_limits(),

@@ -7,6 +7,7 @@ from collections.abc import (
     AsyncIterable,
     Awaitable,
     Callable,
+    Collection,
     Iterable,
     Sequence,
 )
@@ -118,6 +119,10 @@ class Groups(Protocol):
 
     async def get(self, tenant_id: UUID, group_id: UUID) -> Group: ...
 
+    async def unknown(self, tenant_id: UUID, group_ids: Sequence[UUID]) -> list[UUID]:
+        """Those of the ids, each once and in order, that are no groups of the tenant."""
+        ...
+
     async def page(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Group]: ...
 
     async def update(
@@ -133,6 +138,19 @@ class Groups(Protocol):
     async def remove_member(self, tenant_id: UUID, group_id: UUID, customer_id: UUID) -> None: ...
 
 
+UnknownUsers = Callable[[Collection[UUID]], Awaitable[set[UUID]]]
+"""Those of the ids that are no users of the caller's tenant."""
+
+
+class Staff(Protocol):
+    """The tenant's users (owners of customers), as the composer knows them."""
+
+    async def unknown(self, api_key: str, tenant_id: UUID, user_ids: Collection[UUID]) -> set[UUID]:
+        """Those of `user_ids` that are no users of the tenant, asked with the caller's own
+        key (another tenant's user is as unknown as a missing one)."""
+        ...
+
+
 class Importer(Protocol):
     async def import_customers(
         self,
@@ -140,7 +158,10 @@ class Importer(Protocol):
         rows: AsyncIterable[Sequence[CustomerRow]],
         *,
         update_existing: bool,
-    ) -> ImportReport: ...
+        unknown_owners: UnknownUsers,
+    ) -> ImportReport:
+        """Rows naming an owner that is no user of the tenant are rejected."""
+        ...
 
     async def import_members(
         self, tenant_id: UUID, group_id: UUID, rows: AsyncIterable[Sequence[MemberRow]]

@@ -10,7 +10,8 @@ class Settings(ServiceSettings):
     http_port: int = 8002
     database_schema: str = "recipients"
     composer_url: str = Field(
-        default="http://127.0.0.1:8001", description="Where API keys are verified."
+        default="http://127.0.0.1:8001",
+        description="Where API keys are verified and owners confirmed as users of the tenant.",
     )
     resolve_batch_size: int = Field(
         default=5000, ge=1, description="Customers per audience batch (and per checkpoint)."
@@ -55,6 +56,12 @@ class Settings(ServiceSettings):
     )
     import_max_rows: int = Field(
         default=5_000_000, ge=1, description="Most data rows in one import file (413 beyond)."
+    )
+    import_max_owners: int = Field(
+        default=1000,
+        ge=1,
+        description="Most different owners one import may name; each is confirmed with the "
+        "composer (422 beyond).",
     )
     run_outbox_relay: bool = Field(
         default=True, description="Publish the outbox (Unsubscribed events of staff)."

@@ -39,6 +39,10 @@ class Tenant:
     async def customer(self, email: str, **fields: Any) -> uuid.UUID:
         fields = {"last_name": "山田", "first_name": "太郎", "company": "Acme"} | fields
         fields.setdefault("attributes", {"plan": "gold"})
+        if fields.get("owner_user_id"):  # a user of the tenant, even if not in the snapshot
+            self.service.staff.users.setdefault(self.id, set()).add(
+                uuid.UUID(fields["owner_user_id"])
+            )
         response = await self.service.http.post(
             "/v1/customers", json={"email": email, **fields}, headers=self.auth
         )

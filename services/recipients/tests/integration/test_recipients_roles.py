@@ -75,6 +75,16 @@ async def edit_customer(s: Scene, http: httpx.AsyncClient, auth: dict[str, str])
     return await http.patch(f"/v1/customers/{s.customer}", json={"company": "x"}, headers=auth)
 
 
+async def set_owner(s: Scene, http: httpx.AsyncClient, auth: dict[str, str]) -> Any:
+    owner = s.service.owner_for(auth)
+    body = {"owner_user_id": owner}
+    return await http.patch(f"/v1/customers/{s.customer}", json=body, headers=auth)
+
+
+async def group_check(s: Scene, http: httpx.AsyncClient, auth: dict[str, str]) -> Any:
+    return await http.post("/v1/groups/check", json={"group_ids": [s.group]}, headers=auth)
+
+
 async def import_customers(s: Scene, http: httpx.AsyncClient, auth: dict[str, str]) -> Any:
     body = f"email\nimp-{uuid.uuid4().hex[:8]}@example.com\n".encode()
     return await http.post("/v1/customers/import", content=body, headers=auth | CSV)
@@ -127,6 +137,8 @@ MATRIX: list[tuple[Action, Role]] = [
     (list_groups, Role.MEMBER),
     (read_group, Role.MEMBER),
     (list_members, Role.MEMBER),
+    (group_check, Role.MEMBER),
+    (set_owner, Role.MANAGER),
     (create_customer, Role.MANAGER),
     (edit_customer, Role.MANAGER),
     (import_customers, Role.MANAGER),

@@ -47,6 +47,27 @@ SELECT line, email, problem FROM (
 ) checked
 WHERE problem IS NOT NULL
 
+-- name: staged_owners
+-- The owners the rows not rejected yet name, each once, at most $1 of them; the caller asks
+-- the composer which are users of the tenant. The CASE keeps malformed ids (rejected as
+-- invalid_owner already) away from the cast, whatever order the planner chooses.
+SELECT DISTINCT owner FROM (
+    SELECT CASE WHEN owner_user_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                THEN owner_user_id::uuid END AS owner
+    FROM import_customers s
+    WHERE NOT EXISTS (SELECT FROM import_rejects r WHERE r.line = s.line)
+) named
+WHERE owner IS NOT NULL
+LIMIT $1
+
+-- name: reject_unknown_owners
+-- Rows whose owner ($1: the ids the composer does not know in this tenant) is no user.
+INSERT INTO import_rejects (line, value, reason)
+SELECT line, email, 'unknown_owner' FROM import_customers s
+WHERE CASE WHEN owner_user_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+           THEN owner_user_id::uuid END = ANY($1::uuid[])
+  AND NOT EXISTS (SELECT FROM import_rejects r WHERE r.line = s.line)
+
 -- name: reject_repeated_addresses
 -- Every repetition of an address after its first valid line. Sorted with the "C"
 -- collation (bytes; lower() already folded the case): several times faster than the

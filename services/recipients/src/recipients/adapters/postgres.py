@@ -146,6 +146,11 @@ class PostgresGroups:
             raise NotFound("group")
         return _group(row)
 
+    async def unknown(self, tenant_id: UUID, group_ids: Sequence[UUID]) -> list[UUID]:
+        rows = await self._pool.fetch(Q["existing_groups"], tenant_id, group_ids)
+        known = {r["id"] for r in rows}
+        return [i for i in dict.fromkeys(group_ids) if i not in known]
+
     async def page(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Group]:
         rows = await self._pool.fetch(Q["list_groups"], tenant_id, after or _FIRST, limit)
         return [_group(r) for r in rows]

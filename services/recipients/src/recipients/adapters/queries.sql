@@ -79,6 +79,10 @@ SELECT g.*, (SELECT count(*) FROM group_members m
              WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id) AS member_count
 FROM customer_groups g WHERE g.tenant_id = $1 AND g.id = $2
 
+-- name: existing_groups
+-- Which of the ids are groups of the tenant.
+SELECT id FROM customer_groups WHERE tenant_id = $1 AND id = ANY($2::uuid[])
+
 -- name: list_groups
 -- A page of groups in id order (keyset); sizes are left to get_group.
 SELECT *, NULL::bigint AS member_count FROM customer_groups

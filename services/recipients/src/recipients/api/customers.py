@@ -13,6 +13,7 @@ from recipients.api.deps import (
     ImporterDep,
     ImportLimitsDep,
     Manager,
+    OwnersDep,
     Reader,
 )
 from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
@@ -53,11 +54,17 @@ IMPORT_BODY = {
 }
 
 
-@router.post("", status_code=201, summary="Add a customer")
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a customer",
+    description="An owner (`owner_user_id`) must be a user of the tenant (422 otherwise).",
+)
 async def create_customer(
-    body: CustomerIn, principal: Manager, customers: CustomersDep
+    body: CustomerIn, principal: Manager, customers: CustomersDep, owners: OwnersDep
 ) -> CustomerOut:
     customer = checked(CustomerInput(**body.model_dump()))
+    await owners.check(customer.owner_user_id)
     return CustomerOut.of(await customers.create(principal.tenant_id, customer))
 
 
@@ -94,12 +101,18 @@ async def get_customer(
     summary="Edit a customer",
     description="Only the fields present change; `attributes` is replaced as a whole; "
     "`owner_user_id: null` removes the owner. A new address clears the bounce registration "
-    "(it belonged to the old address); an unsubscribe stays.",
+    "(it belonged to the old address); an unsubscribe stays. An owner must be a user of the "
+    "tenant (422 otherwise).",
 )
 async def update_customer(
-    customer_id: UUID, body: CustomerPatch, principal: Manager, customers: CustomersDep
+    customer_id: UUID,
+    body: CustomerPatch,
+    principal: Manager,
+    customers: CustomersDep,
+    owners: OwnersDep,
 ) -> CustomerOut:
     changes = _changes(body)
+    await owners.check(changes.get("owner_user_id"))
     updated = await customers.update(
         principal.tenant_id, customer_id, lambda current: patched(current, changes)
     )
@@ -133,10 +146,11 @@ async def unsubscribe_customer(
     "/import",
     summary="Import customers from CSV or NDJSON",
     description="All or nothing: a file that cannot be read imports nothing (422 with the "
-    "line). Rows with an invalid address or owner id, over-long values, or an address that "
-    "repeats an earlier line are rejected and reported; the others are imported. An address "
-    "that is a customer already is rejected as a duplicate, or updated with "
-    "`on_existing=update` (columns the file has; attributes merged).",
+    "line). Rows with an invalid address, an owner that is no user of the tenant, over-long "
+    "values, or an address that repeats an earlier line are rejected and reported; the "
+    "others are imported. An address that is a customer already is rejected as a "
+    "duplicate, or updated with `on_existing=update` (columns the file has; attributes "
+    "merged).",
     openapi_extra=IMPORT_BODY,
     responses=IMPORT_ERROR_RESPONSES,
 )
@@ -145,12 +159,16 @@ async def import_customers(
     principal: Manager,
     importer: ImporterDep,
     limits: ImportLimitsDep,
+    owners: OwnersDep,
     on_existing: Literal["reject", "update"] = "reject",
 ) -> ImportReportOut:
     fmt, charset = parse_content_type(request.headers.get("content-type", ""))
     rows = customer_rows(request.stream(), fmt, charset, limits)
     report = await importer.import_customers(
-        principal.tenant_id, rows, update_existing=on_existing == "update"
+        principal.tenant_id,
+        rows,
+        update_existing=on_existing == "update",
+        unknown_owners=owners.unknown,
     )
     return ImportReportOut.of(fmt.value, report)
 

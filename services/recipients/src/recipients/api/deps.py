@@ -3,15 +3,17 @@ clock and the limits of the service's ports."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from recipients.ports import Clock, Customers, Groups, Importer
+from recipients.ports import Clock, Customers, Groups, Importer, Staff
 from recipients.textstream import Limits
-from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.errors import Forbidden
+from servicekit.auth import CurrentPrincipal, Principal, Role, bearer
+from servicekit.errors import Forbidden, Invalid
 from servicekit.http import port
 
 
@@ -42,3 +44,28 @@ GroupsDep = Annotated[Groups, Depends(port("groups"))]
 ImporterDep = Annotated[Importer, Depends(port("importer"))]
 ClockDep = Annotated[Clock, Depends(port("clock"))]
 ImportLimitsDep = Annotated[Limits, Depends(port("import_limits"))]
+StaffDep = Annotated[Staff, Depends(port("staff"))]
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Owners (担当者) must be users of the caller's tenant: the composer is asked with the
+    caller's own key, so it can never confirm another tenant's user."""
+
+    staff: Staff
+    api_key: str
+    tenant_id: UUID
+
+    async def unknown(self, user_ids: Collection[UUID]) -> set[UUID]:
+        return await self.staff.unknown(self.api_key, self.tenant_id, user_ids)
+
+    async def check(self, owner_user_id: UUID | None) -> None:
+        if owner_user_id is not None and await self.unknown([owner_user_id]):
+            raise Invalid.one("owner_user_id", "not a user of this tenant")
+
+
+def _owners(request: Request, principal: Manager, staff: StaffDep) -> Owners:
+    return Owners(staff, bearer(request), principal.tenant_id)
+
+
+OwnersDep = Annotated[Owners, Depends(_owners)]

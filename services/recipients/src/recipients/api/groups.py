@@ -18,6 +18,8 @@ from recipients.api.deps import (
 from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
 from recipients.api.models import (
     CustomerPage,
+    GroupCheckIn,
+    GroupCheckOut,
     GroupIn,
     GroupOut,
     GroupPage,
@@ -49,6 +51,16 @@ async def list_groups(
         items=[GroupOut.of(g) for g in page],
         next_after=page[-1].id if len(page) == limit else None,
     )
+
+
+@router.post(
+    "/check",
+    summary="Which ids are no groups of the tenant",
+    description="For services that keep group references (the composer's campaigns): "
+    "another tenant's group is as unknown as a missing one.",
+)
+async def check_groups(body: GroupCheckIn, principal: Reader, groups: GroupsDep) -> GroupCheckOut:
+    return GroupCheckOut(unknown=await groups.unknown(principal.tenant_id, body.group_ids))
 
 
 @router.get("/{group_id}", summary="Read a group, with its number of members")

@@ -23,7 +23,8 @@ class CustomerIn(_Body):
         default={}, description="Custom attributes, usable as merge fields `attr.<key>`."
     )
     owner_user_id: UUID | None = Field(
-        default=None, description="Owner (担当者): the user who sends as owner."
+        default=None,
+        description="Owner (担当者): the user who sends as owner; a user of the tenant.",
     )
 
 
@@ -116,6 +117,16 @@ class GroupPage(BaseModel):
     next_after: UUID | None
 
 
+class GroupCheckIn(_Body):
+    group_ids: list[UUID] = Field(max_length=1000, description="Ids to look for.")
+
+
+class GroupCheckOut(BaseModel):
+    unknown: list[UUID] = Field(
+        description="The ids, each once and in order, that are no groups of the tenant."
+    )
+
+
 class MembersIn(_Body):
     customer_ids: list[UUID] = Field(min_length=1, max_length=1000)
 
@@ -130,7 +141,8 @@ class RejectOut(BaseModel):
     line: int = Field(description="Line of the file where the row starts (1 = first line).")
     value: str = Field(description="The address or id the row names.")
     reason: str = Field(
-        description="invalid_address, duplicate, invalid_owner, too_long (customers); "
+        description="invalid_address, duplicate, invalid_owner, unknown_owner (no user of "
+        "the tenant), too_long (customers); "
         "invalid_address, invalid_customer_id, missing_customer, unknown_customer, duplicate "
         "(memberships)."
     )
