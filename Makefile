@@ -38,12 +38,14 @@ lint: uv ## ruff and mypy
 schemas: uv ## regenerate the committed JSON Schemas of the events
 	$(UV) run --frozen python tools/schemas.py --write
 
-docs: uv ## regenerate AsyncAPI and OpenAPI documents into docs/
+docs: uv ## regenerate AsyncAPI and OpenAPI documents into docs/, and the KafkaTopics
 	$(UV) run --frozen python tools/gendocs.py --write
+	$(UV) run --frozen python tools/kafkatopics.py --write
 
 check-generated: uv
 	$(UV) run --frozen python tools/schemas.py --check
 	$(UV) run --frozen python tools/gendocs.py --check
+	$(UV) run --frozen python tools/kafkatopics.py --check
 
 test: up lint check-generated ## everything: deps, stack, lint, unit, integration, e2e, fault tiers
 	$(ENV) $(UV) run --frozen pytest -p no:randomly $(PYTEST_TIERS)

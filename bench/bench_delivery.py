@@ -202,7 +202,7 @@ def smtp_source_rate(port: int, n: int, size: int) -> float:
 
 
 def mail_size(c: Any, r: Any, env: dict[str, str]) -> int:
-    from delivery.render import CompiledCampaign, RenderConfig
+    from mailkit.render import CompiledCampaign, RenderConfig
     from servicekit.tokens import TokenCodec
 
     config = RenderConfig(

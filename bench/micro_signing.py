@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import dkim
 
-from delivery.signing import (
+from mailkit.signing import (
     SIGNED_HEADERS,
     BodyHash,
     DkimSigner,

@@ -18,6 +18,7 @@ REDIS_DIR=$LOCAL_DIR/redis
 SINK_STORE=$LOCAL_DIR/devsink
 ENV_FILE=$LOCAL_DIR/env
 TOKEN_SECRET_FILE=$LOCAL_DIR/token_secret
+SIGNING_SECRET_FILE=$LOCAL_DIR/signing_keys_secret
 POSTGRES_MARKER=$PID_DIR/postgres.started
 
 KAFKA_PORT=9092
@@ -67,9 +68,10 @@ take_stack_lock() {
 }
 
 write_env_file() {
-    if [[ ! -s $TOKEN_SECRET_FILE ]]; then
-        (umask 077 && openssl rand -hex 32 >"$TOKEN_SECRET_FILE")
-    fi
+    local file
+    for file in "$TOKEN_SECRET_FILE" "$SIGNING_SECRET_FILE"; do
+        [[ -s $file ]] || (umask 077 && openssl rand -hex 32 >"$file")
+    done
     cat >"$ENV_FILE.tmp" <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
 export DATABASE_URL=postgresql://bulkmail:bulkmail@127.0.0.1:$POSTGRES_PORT/bulkmail?sslmode=disable
@@ -79,6 +81,7 @@ export SMTP_PORT=$SINK_SMTP_PORT
 export SINK_API_URL=http://127.0.0.1:$SINK_HTTP_PORT
 export TRACKING_BASE_URL=http://127.0.0.1:${SERVICE_PORT[tracking]}
 export TOKEN_SECRET=$(<"$TOKEN_SECRET_FILE")
+export SIGNING_KEYS_SECRET=$(<"$SIGNING_SECRET_FILE")
 export BOUNCE_SMTP_PORT=$BOUNCE_SMTP_PORT
 EOF
     mv "$ENV_FILE.tmp" "$ENV_FILE"

@@ -39,7 +39,7 @@ async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
     manager = await tenant.add_user("営業 部長", "manager", "営業部長\nTEL 03-1111-2222")
     owner_a = await tenant.add_user("担当 一郎", "member", "担当 一郎")
     owner_b = await tenant.add_user("担当 二郎", "member", "担当 二郎")
-    support = await manager.composer.call(
+    support = await tenant.admin.composer.call(  # registering senders is the admin's
         "POST",
         "/v1/senders",
         json={"name": "サポート窓口", "email": tenant.address("support", "staff.example.com")},

@@ -50,7 +50,7 @@ class FakeTx:
     def __init__(self, state: State) -> None:
         self.s = state
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
         return self.s.tenants.get(tenant_id)
 
     async def directory(self, tenant_id: UUID) -> Directory | None:
@@ -208,6 +208,9 @@ class FakeStore:
         return await self.tx.progress(tenant_id, campaign_id)
 
     # ------------------------------------------------------------ test helpers
+
+    async def prune_processed(self, days: int) -> None:
+        """Nothing to prune: the fake remembers no handled event ids."""
 
     def add_tenant(self, time_zone: str = "Asia/Tokyo") -> Tenant:
         tenant = Tenant(uuid4(), "Acme KK", "1-1 Chiyoda, Tokyo", "03-0000-0000", time_zone)

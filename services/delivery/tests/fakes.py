@@ -12,7 +12,7 @@ from uuid import UUID
 from contracts import Event
 from delivery.domain import Counts, Reply, Stage, State
 from delivery.ports import Claim, DueRetry, Finished, Known, ProgressSnapshot
-from delivery.render import Mail
+from mailkit.render import Mail
 
 
 @dataclass

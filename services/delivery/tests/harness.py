@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import delivery_tests_support as support
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+import testkit.events as support
 from contracts import DeliveryProgress, Event, decode_any
 from delivery.main import create_app
 from delivery.settings import Settings

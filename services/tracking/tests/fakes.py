@@ -25,7 +25,7 @@ from tracking.front import PortSplit
 from tracking.main import create_app
 from tracking.settings import Settings
 
-SECRET = "1:unit-secret"
+SECRET = "1:" + "9c4e2a6b8d0f1357" * 4
 TOKENS = TokenCodec.from_secret(SECRET)
 NOW = 1_800_000_000.0
 

@@ -30,6 +30,15 @@ class RecipientSpec(Model):
     excluded_customer_ids: list[UUID] = Field(
         default=[], description="Customers excluded one by one (e.g. inside an included group)."
     )
+    addresses: list[EmailAddress] = Field(
+        default=[],
+        description="Addresses that are no customer (individual mail): resolved on their "
+        "own, with only `email` as merge value.",
+    )
+    deliver_to: EmailAddress | None = Field(
+        default=None,
+        description="Test sends: every recipient's mail goes to this address instead.",
+    )
 
 
 class TrackingSettings(Model):
@@ -65,6 +74,19 @@ class StaffMember(Model):
 
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
+
+CampaignKind = Literal["bulk", "individual", "test"]
+
+
+class SigningKey(Model):
+    """A DKIM key of a tenant's sending domain, as delivery needs it to sign."""
+
+    domain: str = Field(description="The sending domain (d=), lower case.")
+    selector: str = Field(description="DKIM selector (s=).")
+    algorithm: Literal["rsa-sha256", "ed25519-sha256"]
+    private_key: str = Field(
+        description="The PKCS#8 PEM key, encrypted for delivery (Fernet token); never clear."
+    )
 
 
 # ---------------------------------------------------------------- composer
@@ -118,6 +140,15 @@ class CampaignScheduled(Event):
     time_zone: str = Field(default="Asia/Tokyo", description="Tenant time zone (IANA name).")
     scheduled_for: AwareDatetime | None = Field(
         default=None, description="Requested send time; none for send now."
+    )
+    kind: CampaignKind = Field(
+        default="bulk",
+        description="bulk: excludes unsubscribed customers; individual (1:1 mail): honours "
+        "bounces and complaints but not bulk unsubscribes; test: a send to the operator.",
+    )
+    signing_keys: list[SigningKey] = Field(
+        default=[],
+        description="DKIM keys of the sending domains the campaign's From addresses use.",
     )
 
     def partition_key(self) -> bytes:
@@ -232,6 +263,93 @@ class Bounced(Event):
         return self.email.lower().encode()
 
 
+class MessageBlocked(Event):
+    """A message was refused for policy, spam or reputation reasons (5.7.x, 5.3.4, relay
+    access denied): the address is fine, so the customer is never registered."""
+
+    topic = topics.MESSAGE_BLOCKED
+    event_type: Literal["MessageBlocked"] = "MessageBlocked"
+    schema_version: Literal[1] = 1
+
+    campaign_id: UUID
+    message_id: UUID
+    customer_id: UUID
+    email: EmailAddress
+    smtp_code: int | None = None
+    enhanced_status: str | None = None
+    diagnostic: str = ""
+
+    def partition_key(self) -> bytes:
+        return self.message_id.bytes
+
+
+class Complained(Event):
+    """The recipient of a message reported it as spam (a feedback-loop report, RFC 5965):
+    the address is excluded from bulk mail like an unsubscribe."""
+
+    topic = topics.COMPLAINED
+    event_type: Literal["Complained"] = "Complained"
+    schema_version: Literal[1] = 1
+
+    campaign_id: UUID
+    message_id: UUID
+    customer_id: UUID
+    email: EmailAddress
+    feedback_type: str = Field(default="abuse", description="ARF Feedback-Type.")
+
+    def partition_key(self) -> bytes:
+        return self.email.lower().encode()
+
+
+class ReportedRecipient(Model):
+    """One recipient block of a delivery status notification."""
+
+    email: EmailAddress
+    action: str = Field(description="RFC 3464 Action: failed, delayed, delivered, ...")
+    status: str | None = Field(default=None, description="RFC 3463 status, e.g. 5.1.1.")
+    smtp_code: int | None = None
+    diagnostic: str = ""
+
+
+class ReportReceived(Event):
+    """A report about one message arrived at its return path: a delivery status
+    notification (RFC 3464) or a feedback-loop complaint (ARF, RFC 5965). The address it
+    names is only believed when it is the address the message went to: delivery checks."""
+
+    topic = topics.REPORT_RECEIVED
+    event_type: Literal["ReportReceived"] = "ReportReceived"
+    schema_version: Literal[1] = 1
+
+    message_id: UUID
+    kind: Literal["dsn", "arf"]
+    recipients: list[ReportedRecipient] = Field(
+        default=[], description="DSN: the recipient blocks that report a problem."
+    )
+    complained_by: EmailAddress | None = Field(
+        default=None, description="ARF: the Original-Rcpt-To of the complaint."
+    )
+    feedback_type: str = ""
+
+    def partition_key(self) -> bytes:
+        return self.message_id.bytes
+
+
+class UnknownResolution(Event):
+    """An operator decided what becomes of a campaign's messages whose outcome is unknown
+    (their SMTP transaction was in flight when a process died)."""
+
+    topic = topics.UNKNOWN_RESOLUTION
+    event_type: Literal["UnknownResolution"] = "UnknownResolution"
+    schema_version: Literal[1] = 1
+
+    campaign_id: UUID
+    action: Literal["resend", "give_up"]
+    requested_by_user_id: UUID
+
+    def partition_key(self) -> bytes:
+        return self.campaign_id.bytes
+
+
 class DeliveryProgress(Event):
     """Absolute per-campaign delivery counters from the ledger; the snapshot with the higher
     `sequence` supersedes the other. Whether the campaign is complete is the composer's to
@@ -260,6 +378,13 @@ class DeliveryProgress(Event):
     )
     deferred: int = Field(
         default=0, description="Waiting for another attempt after a temporary failure."
+    )
+    blocked: int = Field(
+        default=0,
+        description="Refused for policy, spam or reputation (5.7.x): never registers the customer.",
+    )
+    complained: int = Field(
+        default=0, description="Delivered, then reported as spam by the recipient (ARF)."
     )
     sequence: int = Field(
         default=0,
@@ -356,31 +481,13 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AudienceResolved,
     MessageSent,
     Bounced,
+    MessageBlocked,
+    Complained,
+    ReportReceived,
+    UnknownResolution,
     DeliveryProgress,
     Opened,
     Clicked,
     Unsubscribed,
     DigestSent,
 )
-
-__all__ = [
-    "ALL_EVENTS",
-    "Address",
-    "AudienceResolved",
-    "BounceKind",
-    "Bounced",
-    "CampaignCancelled",
-    "CampaignScheduled",
-    "Clicked",
-    "DeliveryProgress",
-    "DigestSent",
-    "Footer",
-    "MessageSent",
-    "Opened",
-    "RecipientResolved",
-    "RecipientSpec",
-    "StaffMember",
-    "Timing",
-    "TrackingSettings",
-    "Unsubscribed",
-]

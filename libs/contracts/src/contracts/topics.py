@@ -18,6 +18,10 @@ DELIVERY_PROGRESS = "delivery.progress"
 OPENED = "tracking.opened"
 CLICKED = "tracking.clicked"
 UNSUBSCRIBED = "customer.unsubscribed"
+COMPLAINED = "customer.complained"
+MESSAGE_BLOCKED = "message.blocked"
+REPORT_RECEIVED = "tracking.report"
+UNKNOWN_RESOLUTION = "delivery.unknown_resolution"
 DIGEST_SENT = "digest.sent"
 
 DEAD_LETTER_SUFFIX = ".dlt"
@@ -46,6 +50,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(OPENED, 6),
     TopicSpec(CLICKED, 6),
     TopicSpec(UNSUBSCRIBED, 3),
+    TopicSpec(COMPLAINED, 3),
+    TopicSpec(MESSAGE_BLOCKED, 3),
+    TopicSpec(REPORT_RECEIVED, 3),
+    TopicSpec(UNKNOWN_RESOLUTION, 1),
     TopicSpec(DIGEST_SENT, 1),
 )
 

@@ -92,7 +92,7 @@ async def get_tenant(*, actor: Principal, store: Store) -> Tenant:
 async def update_tenant(changes: Mapping[str, object], *, actor: Principal, store: Store) -> Tenant:
     _require(actor, Role.ADMIN, "changing the account information")
     async with store.transaction() as tx:
-        tenant = await tx.tenant(actor.tenant_id)
+        tenant = await tx.tenant(actor.tenant_id, lock=True)
         if tenant is None:
             raise NotFound("tenant")
         current = {k: v for k, v in vars(tenant).items() if k != "id"}
@@ -158,6 +158,13 @@ async def update_user(
     if user_id != actor.user_id or "role" in changes:
         _require(actor, Role.ADMIN, "changing another user or a role")
     async with store.transaction() as tx:
+        await tx.tenant(actor.tenant_id, lock=True)
+        if "role" in changes:
+            # The role the key had when the request arrived may have been taken away by a
+            # change that committed while this one waited for the lock.
+            me = await tx.user(actor.tenant_id, actor.user_id)
+            if me is None or me.role is not Role.ADMIN:
+                raise Forbidden("role", "only an admin may change a role")
         user = await _user(tx, actor, user_id)
         current = {
             "name": user.name,
@@ -235,7 +242,7 @@ def sender_input_errors(s: SenderInput) -> list[FieldError]:
 async def create_sender(
     sender_input: SenderInput, *, actor: Principal, store: Store
 ) -> RegisteredSender:
-    _require(actor, Role.MANAGER, "registering senders")
+    _require(actor, Role.ADMIN, "registering senders")
     errors = sender_input_errors(sender_input)
     if errors:
         raise Invalid(errors)
@@ -263,7 +270,7 @@ async def delete_sender(sender_id: UUID, *, actor: Principal, store: Store) -> N
     """Campaigns already released keep their snapshot; a scheduled one that names this
     sender returns to drafts at its time, with the reason."""
     await get_sender(sender_id, actor=actor, store=store)
-    _require(actor, Role.MANAGER, "removing registered senders")
+    _require(actor, Role.ADMIN, "removing registered senders")
     async with store.transaction() as tx:
         await tx.delete_sender(actor.tenant_id, sender_id)
 

@@ -90,6 +90,19 @@ FOLDERS: dict[str, CampaignState] = {
 }
 
 
+class Audience(RecipientSpec):
+    """Who a campaign goes to, as a request: a misspelt field (`exclude_group_id`) would
+    otherwise be dropped and mail the people meant to be left out, so it is refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tracking(TrackingSettings):
+    """Tracking settings as a request: unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class CampaignContent(BaseModel):
     """What a user composes. Stored as one document; validated by `rules`."""
 
@@ -99,7 +112,7 @@ class CampaignContent(BaseModel):
     subject: str = Field(default="", description="Subject; may contain merge fields.")
     html_body: str | None = Field(default=None, description="HTML body; may contain merge fields.")
     text_body: str | None = Field(default=None, description="Text body; may contain merge fields.")
-    recipients: RecipientSpec = Field(default_factory=RecipientSpec)
+    recipients: Audience = Field(default_factory=Audience)
     exclude_missing_merge: bool = Field(
         default=False, description="Skip customers lacking a value for a merge field used."
     )
@@ -108,7 +121,7 @@ class CampaignContent(BaseModel):
         description="Append the unsubscribe link and company address (legally required in "
         "Japan); turning it off is recorded with who and when.",
     )
-    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    tracking: Tracking = Field(default_factory=Tracking)
     sender_mode: SenderMode = Field(
         default="self",
         description="self: the creator; changed (manager+): sender_name/sender_email, on a "

@@ -27,7 +27,10 @@ class Clock(Protocol):
 class Tx(Protocol):
     """One PostgreSQL transaction: everything in it commits together or not at all."""
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None: ...
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
+        """With `lock`, the tenant's row stays locked until the transaction ends: changes of
+        the tenant and of its users then happen one after the other."""
+        ...
 
     async def directory(self, tenant_id: UUID) -> Directory | None: ...
 

@@ -120,6 +120,10 @@ def _recipient_errors(content: CampaignContent) -> list[FieldError]:
         errors.append(
             FieldError("recipients", "at least one customer or included group is required")
         )
+    if spec.addresses:
+        errors.append(FieldError("recipients.addresses", "only individual mail goes to addresses"))
+    if spec.deliver_to is not None:
+        errors.append(FieldError("recipients.deliver_to", "is set by a test send, never composed"))
     include, exclude = set(spec.include_group_ids), set(spec.exclude_group_ids)
     if len(include) + len(exclude) > MAX_GROUPS:
         errors.append(
@@ -162,12 +166,17 @@ def _sender_field_errors(content: CampaignContent) -> list[FieldError]:
 
 
 def check_sender_role(content: CampaignContent, actor: Principal) -> None:
-    """SPEC §3.2, §3.5: only a manager or above may change the sender or send on behalf."""
-    if content.sender_mode != "self" and not actor.at_least(Role.MANAGER):
+    """SPEC §3.2, §3.4, §3.5, §11: only a manager or above may change the sender, send as
+    the customers' owners, or send on behalf."""
+    if actor.at_least(Role.MANAGER):
+        return
+    if content.sender_mode != "self":
         raise Forbidden(
             "sender_mode",
             "changing the sender or sending on behalf needs role manager or above",
         )
+    if content.send_as_owner:
+        raise Forbidden("send_as_owner", "sending as the owners needs role manager or above")
 
 
 def sender_errors(content: CampaignContent, directory: Directory) -> list[FieldError]:

@@ -92,6 +92,36 @@ async def test_malformed_json_fields_are_422_with_field_and_reason(api):
     assert response.json()["errors"][0]["field"] == "tracking.click_timing"
 
 
+@pytest.mark.parametrize(
+    ("path", "typo"),
+    [
+        ("recipients", {"exclude_group_id": [str(uuid.uuid4())]}),
+        ("tracking", {"track_open": False}),
+        (None, {"subjcet": "Hello"}),
+    ],
+)
+async def test_misspelt_fields_are_refused_at_every_depth(api, path, typo):
+    nested = BODY | ({path: dict(BODY.get(path, {})) | typo} if path else typo)
+    for send in (
+        lambda: api.post("/v1/campaigns", json=nested, headers=auth("member")),
+        lambda: api.patch(f"/v1/campaigns/{uuid.uuid4()}", json=nested, headers=auth("member")),
+    ):
+        response = await send()
+        assert response.status_code == 422, response.text
+        [name] = typo
+        field = f"{path}.{name}" if path else name
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_test_send_address_is_never_composed(api):
+    recipients = BODY["recipients"] | {"deliver_to": "someone@else.example"}
+    response = await api.post(
+        "/v1/campaigns", json=BODY | {"recipients": recipients}, headers=auth("member")
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["recipients.deliver_to"]
+
+
 async def test_member_changing_the_sender_gets_403(api):
     response = await api.post(
         "/v1/campaigns",

@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from delivery.adapters.dkim import DkimSigner
 from delivery.adapters.postgres import PgCampaigns, PgInstances, PgLedger, PgSuppressions
 from delivery.adapters.smtp import SmtpMailer, SmtpOptions
 from delivery.ports import Campaigns, Instances, Ledger, Mailer, Suppressions
-from delivery.render import RenderConfig
 from delivery.settings import Settings
+from mailkit.keys import KeyVault
+from mailkit.render import RenderConfig
 from servicekit import outbox
 from servicekit.db import Database, database
 from servicekit.kafka import Bus, kafka_bus
@@ -33,6 +33,7 @@ class Ports:
     mailer: Mailer
     relay: Relay
     render: RenderConfig
+    vault: KeyVault | None = None
 
 
 @asynccontextmanager
@@ -58,6 +59,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             mailer=SmtpMailer(smtp_options(settings)),
             relay=outbox.OutboxRelay(pool, bus),
             render=render_config(settings),
+            vault=key_vault(settings),
         )
 
 
@@ -77,15 +79,14 @@ def smtp_options(settings: Settings) -> SmtpOptions:
 
 
 def render_config(settings: Settings) -> RenderConfig:
-    signer = None
-    if settings.dkim_enabled():
-        signer = DkimSigner.from_file(
-            settings.dkim_selector, settings.dkim_domain, settings.dkim_private_key_path
-        )
     return RenderConfig(
         tracking_base_url=settings.tracking_base_url,
         bounce_domain=settings.bounce_domain,
         codec=TokenCodec.from_secret(settings.token_secret.get_secret_value()),
         message_id_domain=settings.message_id_domain,
-        signer=signer,
     )
+
+
+def key_vault(settings: Settings) -> KeyVault | None:
+    secret = settings.signing_keys_secret.get_secret_value()
+    return KeyVault(secret) if secret else None

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from contracts import Event, RecipientResolved
 from delivery.domain import Counts, Reply, State
-from delivery.render import Mail
+from mailkit.render import Mail
 
 TopicPartition = tuple[str, int]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import delivery_tests_support as support
 from delivery_tests_harness import Bus, Sink, done, running, settings_for
 
+import testkit.events as support
 from contracts import Bounced, DeliveryProgress, MessageSent, Unsubscribed
 
 

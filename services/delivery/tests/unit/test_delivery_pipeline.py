@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import delivery_tests_fakes as fakes
-import delivery_tests_support as support
 import pytest
 
+import testkit.events as support
 from contracts import Bounced, CampaignScheduled, DeliveryProgress, Event, MessageSent, encode
 from delivery.catalog import CampaignCatalog
 from delivery.domain import Reply, RetryPolicy, Stage
 from delivery.pipeline import Pipeline, PipelineConfig
 from delivery.progress import ProgressReporter
-from delivery.render import RenderConfig
+from mailkit.render import RenderConfig
 from servicekit.kafka import Batch, Received
 from servicekit.tokens import TokenCodec
 
@@ -30,7 +30,9 @@ class World:
         self.mailer = fakes.FakeMailer()
         self.publisher = fakes.FakePublisher()
         self.consumer = fakes.FakeConsumer()
-        render = RenderConfig(support.TRACKING, "b.example", TokenCodec.from_secret("1:k"))
+        render = RenderConfig(
+            support.TRACKING, "b.example", TokenCodec.from_secret(support.TOKEN_SECRET)
+        )
         self.catalog = CampaignCatalog(self.campaigns, render)
         self.progress = ProgressReporter(self.campaigns, self.publisher)
         settings: dict[str, Any] = {

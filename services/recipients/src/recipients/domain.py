@@ -118,6 +118,7 @@ def audience_event_id(campaign_id: UUID) -> UUID:
 
 # ---------------------------------------------------------------- merge fields
 
+ON_BEHALF = ("on_behalf_user", "on_behalf_registered")
 SENDER_FIELDS = frozenset({"sender_name", "sender_email", "sender_signature"})
 CUSTOMER_FIELDS = frozenset(FIELDS) - SENDER_FIELDS
 
@@ -194,7 +195,10 @@ def plan_audience(event: CampaignScheduled) -> AudiencePlan:
         sender=Sender(
             name=event.sender.name,
             email=event.sender.email,
-            signature=sender_user.signature if sender_user else "",
+            # Sent on behalf, the logged-in user's (SPEC §3.6); else the sending user's.
+            signature=event.operator.signature
+            if event.sender_mode in ON_BEHALF
+            else (sender_user.signature if sender_user else ""),
             notify_user_id=event.notify_user_id,
         ),
         # Owners are looked up among the staff of the snapshot; an owner who is not there

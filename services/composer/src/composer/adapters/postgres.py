@@ -78,8 +78,8 @@ class PostgresTx:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None:
-        row = await self._conn.fetchrow(Q["tenant"], tenant_id)
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
+        row = await self._conn.fetchrow(Q["lock_tenant" if lock else "tenant"], tenant_id)
         return _tenant(row) if row else None
 
     async def directory(self, tenant_id: UUID) -> Directory | None:

@@ -2,6 +2,12 @@
 -- The account information a request or a snapshot needs.
 SELECT id, company_name, postal_address, contact, time_zone FROM tenants WHERE id = $1;
 
+-- name: lock_tenant
+-- Changes of a tenant's settings or of its users run one at a time: a read-modify-write
+-- never loses a concurrent edit, and two admins cannot demote each other at once.
+SELECT id, company_name, postal_address, contact, time_zone FROM tenants WHERE id = $1
+FOR UPDATE;
+
 -- name: insert_tenant
 INSERT INTO tenants (id, company_name, postal_address, contact, time_zone)
 VALUES ($1, $2, $3, $4, $5);

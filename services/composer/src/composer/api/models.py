@@ -6,7 +6,7 @@ import base64
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from composer.accounts import IssuedKey
 from composer.domain import Campaign, CampaignContent, Progress, RegisteredSender, Tenant, User
@@ -117,6 +117,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     send_at: str = Field(
         description="ISO 8601 date-time; with an offset (2030-04-01T09:00+09:00) or without "
         "one (2030-04-01T09:00), then read in the tenant's time zone. Must be in the future.",

@@ -22,7 +22,7 @@ import aiosmtplib
 from aiosmtplib.errors import SMTPException
 
 from delivery.domain import Reply, Stage
-from delivery.render import Mail
+from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from delivery.metrics import HELD, OUTCOME, REPLAYED
 from delivery.pipeline.items import InFlight, Item, Job, Ready, retrying
 from delivery.pipeline.offsets import OffsetTracker
 from delivery.ports import Claim, Finished, Known, Ledger, Publisher
-from delivery.render import Mail
+from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
 

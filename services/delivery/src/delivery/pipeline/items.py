@@ -19,7 +19,7 @@ from uuid import UUID
 from contracts import RecipientResolved
 from delivery.domain import Reply
 from delivery.ports import TopicPartition
-from delivery.render import Mail
+from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

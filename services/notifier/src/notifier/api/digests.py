@@ -14,12 +14,14 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from notifier.digests import DigestCycle
 
 
 class ClosePeriods(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     as_of: AwareDatetime = Field(description="Close every period that ended by this time.")
     tenant_id: UUID | None = Field(default=None, description="Only this tenant's users.")
     wait_s: float = Field(

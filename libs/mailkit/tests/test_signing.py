@@ -15,7 +15,7 @@ from dkim.canonicalization import Relaxed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from delivery.signing import (
+from mailkit.signing import (
     BodyHash,
     DkimSigner,
     Ed25519SigningKey,

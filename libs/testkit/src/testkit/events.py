@@ -1,4 +1,5 @@
-"""Builders of the events delivery consumes, shared by the test tiers."""
+"""Builders of the events that mail is made from (a campaign snapshot, its recipients),
+shared by the test tiers of the services and libraries that render mail."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from contracts import (
     TrackingSettings,
 )
 
-TOKEN_SECRET = "1:delivery-test-secret"
+TOKEN_SECRET = "1:" + "d3e1a5c7b9f20486" * 4
 TRACKING = "https://t.example.test"
 
 

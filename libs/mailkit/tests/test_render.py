@@ -8,13 +8,13 @@ import re
 from email.message import EmailMessage
 from typing import Any
 
-import delivery_tests_support as support
 import pytest
 
+import testkit.events as support
 from contracts import Address, Footer, TrackingSettings
-from delivery.mime import encode_words, header_text, mailbox, smtp_payload
-from delivery.render import CompiledCampaign, RenderConfig
-from delivery.template import html_from_text, text_from_html
+from mailkit.mime import encode_words, header_text, mailbox, smtp_payload
+from mailkit.render import CompiledCampaign, RenderConfig
+from mailkit.template import html_from_text, text_from_html
 from servicekit.tokens import Kind, TokenCodec
 
 CODEC = TokenCodec.from_secret(support.TOKEN_SECRET)
