@@ -155,29 +155,51 @@ class FakePublisher:
 
 @dataclass
 class FakeSuppressions:
+    """Opt-outs by (tenant, address, reason) and the customers' own state; `customers`
+    gives each customer's address."""
+
     unsubscribed: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
     bounced: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
-    customers: dict[tuple[UUID, str], UUID] = field(default_factory=dict)
+    customers: dict[tuple[UUID, UUID], str] = field(default_factory=dict)
+    entries: dict[tuple[UUID, str, str], tuple[datetime, str]] = field(default_factory=dict)
 
-    async def unsubscribe(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool:
-        key = (tenant_id, customer_id)
-        if key in self.unsubscribed:
+    def _enter(self, tenant_id: UUID, address: str, reason: str, at: datetime, src: str) -> bool:
+        key = (tenant_id, address.lower(), reason)
+        if key in self.entries:
             return False
-        self.unsubscribed[key] = at
+        self.entries[key] = (at, src)
         return True
 
-    async def bounce_customer(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool:
-        key = (tenant_id, customer_id)
-        if key in self.bounced:
+    async def unsubscribe(
+        self, tenant_id: UUID, customer_id: UUID, at: datetime, *, source: str
+    ) -> bool:
+        address = self.customers.get((tenant_id, customer_id))
+        if address is None:
             return False
-        self.bounced[key] = at
-        return True
+        new = (tenant_id, customer_id) not in self.unsubscribed
+        self.unsubscribed.setdefault((tenant_id, customer_id), at)
+        return self._enter(tenant_id, address, "unsubscribed", at, source) or new
 
-    async def bounce_address(self, tenant_id: UUID, email: str, at: datetime) -> bool:
-        customer_id = self.customers.get((tenant_id, email.lower()))
-        if customer_id is None:
-            return False
-        return await self.bounce_customer(tenant_id, customer_id, at)
+    async def bounce(
+        self,
+        tenant_id: UUID,
+        email: str,
+        at: datetime,
+        *,
+        customer_id: UUID | None = None,
+        source: str = "",
+    ) -> bool:
+        entry = self._enter(tenant_id, email, "bounced", at, source)
+        owners = [
+            c
+            for (t, c), address in self.customers.items()
+            if t == tenant_id and address.lower() == email.lower()
+            and customer_id in (None, c)
+        ]  # fmt: skip
+        marked = [c for c in owners if (tenant_id, c) not in self.bounced]
+        for c in marked:
+            self.bounced[(tenant_id, c)] = at
+        return entry or bool(marked)
 
 
 class FakeKeyVerifier:

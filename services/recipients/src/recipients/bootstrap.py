@@ -13,12 +13,8 @@ from recipients.adapters.audience import PostgresAudience
 from recipients.adapters.composer import ComposerStaff
 from recipients.adapters.importer import PostgresImporter
 from recipients.adapters.kafka import KafkaRecipientStream
-from recipients.adapters.postgres import (
-    PostgresCustomers,
-    PostgresGroups,
-    PostgresResolutions,
-    PostgresSuppressions,
-)
+from recipients.adapters.postgres import PostgresCustomers, PostgresGroups, PostgresResolutions
+from recipients.adapters.suppressions import PostgresSuppressions
 from recipients.ports import (
     Audience,
     Clock,

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from recipients import bootstrap, routes
-from recipients.api import customers, groups
+from recipients.api import customers, groups, suppressions
 from recipients.bootstrap import Ports
 from recipients.settings import Settings
 from servicekit.api_errors import install_common_handlers
@@ -20,7 +20,8 @@ from servicekit.loops import Loop
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
 
 DESCRIPTION = (
-    "Customers, groups, suppression (unsubscribed, bounced) and audience resolution. API "
+    "Customers, groups, suppression (unsubscribed, bounced, complained) and audience "
+    "resolution. API "
     "keys as for the composer: `Authorization: Bearer bm_<id>_<secret>`; the tenant always "
     "comes from the key."
 )
@@ -42,4 +43,5 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     app.add_middleware(BodyLimit, limit=lambda scope: settings.body_limit(scope["path"]))
     app.include_router(customers.router)
     app.include_router(groups.router)
+    app.include_router(suppressions.router)
     return app

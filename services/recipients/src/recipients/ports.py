@@ -17,7 +17,15 @@ from typing import Protocol
 from uuid import UUID
 
 from contracts import CampaignScheduled, Event
-from recipients.customers import Customer, CustomerInput, Group, ImportReport
+from recipients.customers import (
+    Customer,
+    CustomerInput,
+    Group,
+    ImportReport,
+    Lift,
+    Reason,
+    Suppression,
+)
 from recipients.domain import AudiencePlan, Checkpoint
 from recipients.imports import CustomerRow, MemberRow
 
@@ -73,14 +81,45 @@ class Publisher(Protocol):
 
 
 class Suppressions(Protocol):
-    """Unsubscribe and bounce state of customers. Registrations keep the first time, so a
-    redelivered event changes nothing; each returns whether a customer matched."""
+    """Opt-outs: per tenant and address (they outlive the customer rows), and on the customer
+    row for the state it shows. Registrations keep the first time, so a redelivered event
+    changes nothing; each returns whether anything was newly registered."""
 
-    async def unsubscribe(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool: ...
+    async def unsubscribe(
+        self, tenant_id: UUID, customer_id: UUID, at: datetime, *, source: str
+    ) -> bool: ...
 
-    async def bounce_customer(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool: ...
+    async def bounce(
+        self,
+        tenant_id: UUID,
+        email: str,
+        at: datetime,
+        *,
+        customer_id: UUID | None = None,
+        source: str = "",
+    ) -> bool:
+        """The address bounced; its customer (by id, else by address) shows it while the
+        address is still theirs."""
+        ...
 
-    async def bounce_address(self, tenant_id: UUID, email: str, at: datetime) -> bool: ...
+    async def page(
+        self,
+        tenant_id: UUID,
+        *,
+        after: UUID | None,
+        limit: int,
+        reason: Reason | None = None,
+        address: str | None = None,
+    ) -> list[Suppression]: ...
+
+    async def lift(
+        self, tenant_id: UUID, suppression_id: UUID, *, by: UUID, at: datetime, note: str
+    ) -> Lift:
+        """Removes the entry (NotFound when there is none) and records who, when and why;
+        a customer with that address shows the opt-out no more."""
+        ...
+
+    async def lifts(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Lift]: ...
 
 
 class Clock(Protocol):

@@ -192,6 +192,7 @@ async def test_every_exclusion_rule_and_one_mail_per_customer(
         "excluded_customer": 2,  # one by one, and the one with every reason (counted once)
         "excluded_group": 1,
         "unsubscribed": 1,
+        "complained": 0,
         "bounced": 1,
         "missing_merge_value": 2,
     }

@@ -1,7 +1,7 @@
 """The role matrix of SPEC §11 in recipients, one test per action and role: reading is open
 to members; creating, editing, importing and deleting customers and groups, and
-unsubscribing a customer on their behalf, need a manager; a refusal is 403 in the
-platform's error shape."""
+unsubscribing a customer on their behalf, need a manager; lifting an opt-out needs an
+admin. A refusal is 403 in the platform's error shape."""
 
 from __future__ import annotations
 
@@ -131,6 +131,24 @@ async def import_members(s: Scene, http: httpx.AsyncClient, auth: dict[str, str]
     return await http.post(f"/v1/groups/{s.group}/members/import", content=body, headers=auth | CSV)
 
 
+async def list_suppressions(s: Scene, http: httpx.AsyncClient, auth: dict[str, str]) -> Any:
+    return await http.get("/v1/suppressions", headers=auth)
+
+
+async def export_suppressions(s: Scene, http: httpx.AsyncClient, auth: dict[str, str]) -> Any:
+    return await http.get("/v1/suppressions/export", headers=auth)
+
+
+async def lift_suppression(s: Scene, http: httpx.AsyncClient, auth: dict[str, str]) -> Any:
+    admin = s.keys[Role.ADMIN]
+    customer = await s.new_customer()
+    email = (await http.post(f"/v1/customers/{customer}/unsubscribe", headers=admin)).json()
+    found = await http.get("/v1/suppressions", params={"address": email["email"]}, headers=admin)
+    [entry] = found.json()["items"]
+    body = {"reason": "asked to receive mail again"}
+    return await http.post(f"/v1/suppressions/{entry['id']}/lift", json=body, headers=auth)
+
+
 MATRIX: list[tuple[Action, Role]] = [
     (list_customers, Role.MEMBER),
     (read_customer, Role.MEMBER),
@@ -151,6 +169,9 @@ MATRIX: list[tuple[Action, Role]] = [
     (add_member, Role.MANAGER),
     (remove_member, Role.MANAGER),
     (import_members, Role.MANAGER),
+    (list_suppressions, Role.MEMBER),
+    (export_suppressions, Role.MEMBER),
+    (lift_suppression, Role.ADMIN),
 ]
 CELLS = [
     pytest.param(action, needed, role, id=f"{action.__name__}-{role}")

@@ -107,12 +107,17 @@ WHERE c.tenant_id = $1 AND lower(c.email) = lower(s.email)
 -- name: insert_new_customers
 -- The remaining rows become customers, ids ascending with the line ($2 is the import's id
 -- prefix, recipients.domain.import_id_prefix): the primary key grows at its end.
+-- An address that opted out before (suppressions) shows so on its new customer.
 INSERT INTO customers (tenant_id, id, email, last_name, first_name, company, attributes,
-                       owner_user_id)
+                       owner_user_id, unsubscribed_at, bounced_at)
 SELECT $1, ($2 || lpad(to_hex(s.line), 12, '0'))::uuid, s.email, coalesce(s.last_name, ''),
        coalesce(s.first_name, ''), coalesce(s.company, ''), coalesce(s.attributes, '{}')::jsonb,
-       nullif(s.owner_user_id, '')::uuid
+       nullif(s.owner_user_id, '')::uuid, u.created_at, b.created_at
 FROM import_customers s
+LEFT JOIN suppressions u
+       ON u.tenant_id = $1 AND u.address = lower(s.email) AND u.reason = 'unsubscribed'
+LEFT JOIN suppressions b
+       ON b.tenant_id = $1 AND b.address = lower(s.email) AND b.reason = 'bounced'
 WHERE NOT EXISTS (SELECT FROM import_rejects r WHERE r.line = s.line)
   AND NOT EXISTS (
       SELECT FROM customers c WHERE c.tenant_id = $1 AND lower(c.email) = lower(s.email)

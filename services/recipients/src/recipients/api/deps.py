@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
-from recipients.ports import Clock, Customers, Groups, Importer, Staff
+from recipients.ports import Clock, Customers, Groups, Importer, Staff, Suppressions
 from recipients.textstream import Limits
 from servicekit.auth import CurrentPrincipal, Principal, Role, bearer
 from servicekit.errors import Forbidden, Invalid
@@ -69,3 +69,4 @@ def _owners(request: Request, principal: Manager, staff: StaffDep) -> Owners:
 
 
 OwnersDep = Annotated[Owners, Depends(_owners)]
+SuppressionsDep = Annotated[Suppressions, Depends(port("suppressions"))]

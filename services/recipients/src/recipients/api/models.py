@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from recipients.customers import Customer, Group, ImportReport
+from recipients.customers import Customer, Group, ImportReport, Lift, Reason, Suppression
 
 
 class _Body(BaseModel):
@@ -174,3 +174,60 @@ class ImportReportOut(BaseModel):
             ],
             rejects_truncated=report.rejected > len(report.rejects),
         )
+
+
+class SuppressionOut(BaseModel):
+    id: UUID
+    address: str = Field(description="The address, in lower case.")
+    reason: Reason = Field(description="unsubscribed, bounced or complained.")
+    source: str = Field(
+        description="How it was learnt: one_click, form, api (staff), smtp, dsn, "
+        "address_change (an unsubscribed customer's new address), customer (from before)."
+    )
+    customer_id: UUID | None = Field(description="The customer it was learnt from, if any.")
+    created_at: datetime = Field(description="When the address opted out.")
+
+    @classmethod
+    def of(cls, entry: Suppression) -> SuppressionOut:
+        return cls(
+            id=entry.id,
+            address=entry.address,
+            reason=entry.reason,
+            source=entry.source,
+            customer_id=entry.customer_id,
+            created_at=entry.created_at,
+        )
+
+
+class SuppressionPage(BaseModel):
+    items: list[SuppressionOut]
+    next_after: UUID | None
+
+
+class LiftIn(_Body):
+    reason: str = Field(
+        min_length=1, max_length=1000, description="Why the opt-out is lifted (kept)."
+    )
+
+
+class LiftOut(BaseModel):
+    id: UUID
+    entry: SuppressionOut = Field(description="The entry as it was before it was lifted.")
+    lifted_at: datetime
+    lifted_by: UUID = Field(description="The admin who lifted it.")
+    reason: str = Field(description="Why it was lifted.")
+
+    @classmethod
+    def of(cls, lift: Lift) -> LiftOut:
+        return cls(
+            id=lift.id,
+            entry=SuppressionOut.of(lift.entry),
+            lifted_at=lift.lifted_at,
+            lifted_by=lift.lifted_by,
+            reason=lift.note,
+        )
+
+
+class LiftPage(BaseModel):
+    items: list[LiftOut]
+    next_after: UUID | None
