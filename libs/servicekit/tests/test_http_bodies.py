@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from servicekit.api_errors import install_common_handlers
 from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.errors import Invalid
 from servicekit.http import BodyLimit, KeyBeforeBody
 from testkit.asgi import started
 
@@ -56,6 +57,10 @@ def make_app(keys: Keys) -> FastAPI:
     @app.post("/upload")
     async def upload(request: Request, principal: CurrentPrincipal) -> dict[str, int]:
         return {"bytes": sum([len(chunk) async for chunk in request.stream()])}
+
+    @app.post("/refuse")
+    async def refuse(principal: CurrentPrincipal) -> None:
+        raise Invalid.one("line 1", "unreadable")
 
     app.add_middleware(KeyBeforeBody, threshold=100)
     app.add_middleware(
@@ -152,3 +157,12 @@ async def test_a_large_body_without_a_valid_key_is_refused_before_it_is_read(
 async def test_small_bodies_leave_the_key_to_the_route(client: Any, keys: Keys) -> None:
     response = await client.post("/notes", json={"text": "hi"})
     assert response.status_code == 401 and keys.asked == []
+
+
+async def test_an_early_answer_drains_a_declared_body_but_closes_on_a_chunked_one(
+    client: Any,
+) -> None:
+    declared = await client.post("/refuse", content=b"x" * 500, headers=KEY)
+    assert declared.status_code == 422 and "connection" not in declared.headers
+    chunked = await client.post("/refuse", content=Pieces(500), headers=KEY)
+    assert chunked.status_code == 422 and chunked.headers["connection"] == "close"

@@ -171,9 +171,11 @@ class BodyLimit:
     declared) is cut off at the limit; both answer 413 in the platform's error shape.
 
     `limit` is a number of bytes or a function of the ASGI scope (e.g. larger for imports).
-    Whatever the app does with the cut-off body, its answer is replaced by the 413. An
-    answer given before the body was read to the end closes the connection, so the server
-    does not go on parsing the unread rest.
+    Whatever the app does with the cut-off body, its answer is replaced by the 413, and the
+    connection is closed after it. When the app answers before it read a body of declared
+    size (e.g. a 422 naming a line), the server reads and drops the rest, at most the
+    limit, so that a client still sending (as most do) gets the answer; a chunked body,
+    whose end nobody knows, is not drained: the connection is closed.
     """
 
     def __init__(self, app: ASGIApp, limit: int | Callable[[Scope], int]) -> None:
@@ -189,7 +191,7 @@ class BodyLimit:
         if declared is not None and declared > limit:
             await refuse(scope, receive, send, BodyTooLarge(limit))
             return
-        state = _BodyState(unread=chunked or bool(declared))
+        state = _BodyState(unread=chunked)
 
         async def counted() -> Message:
             if state.exceeded:
@@ -197,7 +199,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 state.received += len(message.get("body", b""))
-                state.unread = bool(message.get("more_body", False))
+                state.unread = chunked and bool(message.get("more_body", False))
                 if state.received > limit:
                     state.exceeded = True
                     raise BodyTooLarge(limit)
