@@ -92,7 +92,7 @@ async def test_a_member_cannot_change_the_sender(tenant):
     support = await tenant.admin.composer.call(  # registering senders is the admin's
         "POST",
         "/v1/senders",
-        json={"name": "サポート", "email": tenant.address("help", "staff.example.com")},
+        json={"name": "サポート", "email": tenant.staff_address("help")},
     )
     reader = await customer(tenant, "sender-rule")
     changes = [

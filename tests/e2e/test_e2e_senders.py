@@ -42,7 +42,7 @@ async def test_owner_and_on_behalf_senders_and_digest_routing(tenant):
     support = await tenant.admin.composer.call(  # registering senders is the admin's
         "POST",
         "/v1/senders",
-        json={"name": "サポート窓口", "email": tenant.address("support", "staff.example.com")},
+        json={"name": "サポート窓口", "email": tenant.staff_address("support")},
     )
     people = tenant.admin.recipients
     c_a, c_b, c_none = await h.add_customers(

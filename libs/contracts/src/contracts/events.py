@@ -98,6 +98,7 @@ class CampaignScheduled(Event):
     topic = topics.CAMPAIGN_SCHEDULED
     event_type: Literal["CampaignScheduled"] = "CampaignScheduled"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     name: str = Field(default="", description="Internal campaign name.")
@@ -151,9 +152,6 @@ class CampaignScheduled(Event):
         description="DKIM keys of the sending domains the campaign's From addresses use.",
     )
 
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
-
 
 class CampaignCancelled(Event):
     """A scheduled campaign went back to drafts before release (informational)."""
@@ -161,12 +159,10 @@ class CampaignCancelled(Event):
     topic = topics.CAMPAIGN_CANCELLED
     event_type: Literal["CampaignCancelled"] = "CampaignCancelled"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     cancelled_by_user_id: UUID
-
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
 
 
 # ---------------------------------------------------------------- recipients
@@ -178,6 +174,7 @@ class RecipientResolved(Event):
     topic = topics.RECIPIENT_RESOLVED
     event_type: Literal["RecipientResolved"] = "RecipientResolved"
     schema_version: Literal[1] = 1
+    key = "message_id"
 
     campaign_id: UUID
     message_id: UUID = Field(
@@ -193,9 +190,6 @@ class RecipientResolved(Event):
     sender: Address = Field(description="From: the owner when sent as owner, else the campaign's.")
     notify_user_id: UUID = Field(description="User who receives open/click notifications.")
 
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
-
 
 class AudienceResolved(Event):
     """Summary of one campaign's audience resolution, published after its last recipient."""
@@ -203,6 +197,7 @@ class AudienceResolved(Event):
     topic = topics.AUDIENCE_RESOLVED
     event_type: Literal["AudienceResolved"] = "AudienceResolved"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     recipients: int = Field(description="Number of RecipientResolved published.")
@@ -211,9 +206,6 @@ class AudienceResolved(Event):
         description="Customers left out, by reason: unsubscribed, bounced, "
         "missing_merge_value, excluded_group, excluded_customer.",
     )
-
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
 
 
 # ---------------------------------------------------------------- delivery
@@ -225,6 +217,7 @@ class MessageSent(Event):
     topic = topics.MESSAGE_SENT
     event_type: Literal["MessageSent"] = "MessageSent"
     schema_version: Literal[1] = 1
+    key = "message_id"
 
     campaign_id: UUID
     message_id: UUID
@@ -234,9 +227,6 @@ class MessageSent(Event):
     notify_user_id: UUID
     smtp_response: str = Field(default="", description="Server reply text.")
 
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
-
 
 class Bounced(Event):
     """A message was refused, at SMTP time by delivery or later as a DSN by tracking."""
@@ -244,6 +234,7 @@ class Bounced(Event):
     topic = topics.MESSAGE_BOUNCED
     event_type: Literal["Bounced"] = "Bounced"
     schema_version: Literal[1] = 1
+    key = "email"
 
     campaign_id: UUID | None = None
     message_id: UUID | None = None
@@ -259,9 +250,6 @@ class Bounced(Event):
     diagnostic: str = Field(default="", description="Server diagnostic text.")
     source: Literal["smtp", "dsn"] = Field(default="smtp", description="Where it was learnt.")
 
-    def partition_key(self) -> bytes:
-        return self.email.lower().encode()
-
 
 class MessageBlocked(Event):
     """A message was refused for policy, spam or reputation reasons (5.7.x, 5.3.4, relay
@@ -270,6 +258,7 @@ class MessageBlocked(Event):
     topic = topics.MESSAGE_BLOCKED
     event_type: Literal["MessageBlocked"] = "MessageBlocked"
     schema_version: Literal[1] = 1
+    key = "message_id"
 
     campaign_id: UUID
     message_id: UUID
@@ -279,9 +268,6 @@ class MessageBlocked(Event):
     enhanced_status: str | None = None
     diagnostic: str = ""
 
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
-
 
 class Complained(Event):
     """The recipient of a message reported it as spam (a feedback-loop report, RFC 5965):
@@ -290,15 +276,13 @@ class Complained(Event):
     topic = topics.COMPLAINED
     event_type: Literal["Complained"] = "Complained"
     schema_version: Literal[1] = 1
+    key = "email"
 
     campaign_id: UUID
     message_id: UUID
     customer_id: UUID
     email: EmailAddress
     feedback_type: str = Field(default="abuse", description="ARF Feedback-Type.")
-
-    def partition_key(self) -> bytes:
-        return self.email.lower().encode()
 
 
 class ReportedRecipient(Model):
@@ -319,6 +303,7 @@ class ReportReceived(Event):
     topic = topics.REPORT_RECEIVED
     event_type: Literal["ReportReceived"] = "ReportReceived"
     schema_version: Literal[1] = 1
+    key = "message_id"
 
     message_id: UUID
     kind: Literal["dsn", "arf"]
@@ -330,9 +315,6 @@ class ReportReceived(Event):
     )
     feedback_type: str = ""
 
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
-
 
 class UnknownResolution(Event):
     """An operator decided what becomes of a campaign's messages whose outcome is unknown
@@ -341,13 +323,11 @@ class UnknownResolution(Event):
     topic = topics.UNKNOWN_RESOLUTION
     event_type: Literal["UnknownResolution"] = "UnknownResolution"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     action: Literal["resend", "give_up"]
     requested_by_user_id: UUID
-
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
 
 
 class DeliveryProgress(Event):
@@ -358,6 +338,7 @@ class DeliveryProgress(Event):
     topic = topics.DELIVERY_PROGRESS
     event_type: Literal["DeliveryProgress"] = "DeliveryProgress"
     schema_version: Literal[1] = 1
+    key = "campaign_id"
 
     campaign_id: UUID
     total: int | None = Field(
@@ -392,14 +373,13 @@ class DeliveryProgress(Event):
         "higher one is the newer, whichever delivery process sent it.",
     )
 
-    def partition_key(self) -> bytes:
-        return self.campaign_id.bytes
-
 
 # ---------------------------------------------------------------- tracking
 
 
 class _Hit(Event):
+    key = "message_id"
+
     campaign_id: UUID
     message_id: UUID
     customer_id: UUID
@@ -410,9 +390,6 @@ class _Hit(Event):
         description="Very likely automatic (image proxy, privacy prefetch, link scanner).",
     )
     machine_reason: str | None = Field(default=None, description="Rule that flagged it.")
-
-    def partition_key(self) -> bytes:
-        return self.message_id.bytes
 
 
 class Opened(_Hit):
@@ -439,6 +416,7 @@ class Unsubscribed(Event):
     topic = topics.UNSUBSCRIBED
     event_type: Literal["Unsubscribed"] = "Unsubscribed"
     schema_version: Literal[1] = 1
+    key = "customer_id"
 
     customer_id: UUID
     campaign_id: UUID | None = None
@@ -446,9 +424,6 @@ class Unsubscribed(Event):
     method: Literal["one_click", "form", "api"] = Field(
         description="one_click: RFC 8058 POST; form: confirmation page; api: staff."
     )
-
-    def partition_key(self) -> bytes:
-        return self.customer_id.bytes
 
 
 # ---------------------------------------------------------------- notifier
@@ -460,6 +435,7 @@ class DigestSent(Event):
     topic = topics.DIGEST_SENT
     event_type: Literal["DigestSent"] = "DigestSent"
     schema_version: Literal[1] = 1
+    key = "user_id"
 
     user_id: UUID
     timing: Timing
@@ -469,9 +445,6 @@ class DigestSent(Event):
     reopens: int = 0
     clicks: int = 0
     campaign_ids: list[UUID] = []
-
-    def partition_key(self) -> bytes:
-        return self.user_id.bytes
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

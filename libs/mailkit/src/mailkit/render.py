@@ -24,6 +24,8 @@ from mailkit.template import CONTACT, OPEN, UNSUB, Links, Template
 from servicekit.tokens import Kind, TokenCodec
 
 CRLF = b"\r\n"
+#: What stands in the unsubscribe link of a test send: no token, so the link does nothing.
+TEST_MAIL = "test-mail"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class CompiledCampaign:
         self._signers = dict(signers or {})
         self._base = config.tracking_base_url.rstrip("/")
         self._track_opens = campaign.tracking.track_opens
+        # A test send goes to staff, on behalf of a customer: its unsubscribe link must not
+        # unsubscribe anyone, so it carries no token.
+        self._test = campaign.kind == "test"
         links = Links() if campaign.tracking.track_clicks else None
         html_source, text_source = alternatives(campaign)
         self._html = with_html_extras(
@@ -162,7 +167,10 @@ class CompiledCampaign:
             + r.customer_id.bytes
             + r.notify_user_id.bytes
         )
-        unsubscribe = f"{base}/u/{codec.sign_parts(Kind.UNSUBSCRIBE, issued_at, ids)}"
+        if self._test:
+            unsubscribe = f"{base}/u/{TEST_MAIL}"
+        else:
+            unsubscribe = f"{base}/u/{codec.sign_parts(Kind.UNSUBSCRIBE, issued_at, ids)}"
         specials = {UNSUB: unsubscribe, CONTACT: r.sender.email}
         if self._track_opens:
             specials[OPEN] = f"{base}/o/{codec.sign_parts(Kind.OPEN, issued_at, ids)}"

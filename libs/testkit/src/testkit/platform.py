@@ -5,7 +5,8 @@ progress and digests. Shared by the end-to-end tests, the benchmarks and the dem
 Endpoints come from the environment (`COMPOSER_URL`, `RECIPIENTS_URL`, ... with the local
 stack's ports as defaults); a private copy of the services passes its own `Endpoints`.
 Every tenant made here carries a random marker in its addresses, so runs never see each
-other's data.
+other's data. Its staff are on a sending domain of its own, `<marker>.staff.example.com`,
+registered, published in the local DNS server and verified as it is made.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from testkit import dns
 from testkit.waiting import until
 
 
@@ -126,6 +128,7 @@ class Tenant:
     marker: str
     admin: User
     staff: list[User] = field(default_factory=list)
+    domain: str = "staff.example.com"  # its verified sending domain
 
     @property
     def endpoints(self) -> Endpoints:
@@ -136,10 +139,14 @@ class Tenant:
         `bounce…` and `defer…` keep their meaning for the dev sink."""
         return f"{local}-{self.marker}@{domain}"
 
+    def staff_address(self, local: str) -> str:
+        """An address on the tenant's sending domain, for staff and registered senders."""
+        return f"{local}@{self.domain}"
+
     async def add_user(self, name: str, role: str, signature: str = "") -> User:
         body = {
             "name": name,
-            "email": self.address(f"staff{len(self.staff) + 1}", "staff.example.com"),
+            "email": self.staff_address(f"staff{len(self.staff) + 1}"),
             "role": role,
             "signature": signature,
         }
@@ -166,9 +173,11 @@ async def new_tenant(
     env: Mapping[str, str] | None = None,
 ) -> Tenant:
     """A new tenant and its admin through the composer's operator command (run with `env`,
-    which names the composer's database, when the services are not the local stack's)."""
+    which names the composer's database and DNS server, when the services are not the
+    local stack's), its sending domain verified."""
     marker = tag()
-    admin_email = f"admin-{marker}@staff.example.com"
+    domain = f"{marker}.staff.example.com"
+    admin_email = f"admin@{domain}"
     done = await asyncio.to_thread(
         subprocess.run,
         [
@@ -198,7 +207,8 @@ async def new_tenant(
         composer=Api(endpoints.composer, keys["api_key"]),
         endpoints=endpoints,
     )
-    return Tenant(id=keys["tenant_id"], marker=marker, admin=admin)
+    await dns.verify_sending_domains(admin.composer, env)
+    return Tenant(id=keys["tenant_id"], marker=marker, admin=admin, domain=domain)
 
 
 # ---------------------------------------------------------------- recipients

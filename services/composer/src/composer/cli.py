@@ -13,7 +13,7 @@ import sys
 
 from composer import accounts
 from composer.adapters.postgres import PostgresStore
-from composer.bootstrap import MIGRATIONS
+from composer.bootstrap import MIGRATIONS, sending_tools
 from composer.settings import Settings
 from servicekit import outbox
 from servicekit.db import database
@@ -61,6 +61,7 @@ async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, s
                 role="admin",
             ),
             store=PostgresStore(db.pool),
+            vault=sending_tools(settings).vault,
         )
     return {
         "tenant_id": str(tenant.id),

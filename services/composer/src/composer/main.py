@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from composer import bootstrap, routes
-from composer.api import accounts, campaigns
+from composer.api import accounts, campaigns, sending_domains
 from composer.bootstrap import Ports
 from composer.scheduler import release_loop
 from composer.settings import Settings
@@ -40,6 +40,7 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.include_router(campaigns.router)
     app.include_router(accounts.router)
+    app.include_router(sending_domains.router)
     return app
 
 

@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
 
 import pytest
+from composer_tests_fakes import SECRET, DictVerifier, fake_build
 
-from composer.bootstrap import Ports
 from composer.main import create_app
 from composer.settings import Settings
-from servicekit.auth import Principal, Role
+from servicekit.auth import Role
 from testkit.asgi import started
-from testkit.fakes import FakeBus, FakeDatabase, IdleRelay
-
-
-class DictVerifier:
-    def __init__(self) -> None:
-        self.keys: dict[str, Principal] = {}
-
-    async def verify(self, api_key: str) -> Principal | None:
-        return self.keys.get(api_key)
 
 
 @pytest.fixture
-async def api(store, clock):
+async def api(store, clock, tools):
     verifier = DictVerifier()
 
-    @asynccontextmanager
-    async def fakes(_: Settings):
-        yield Ports(
-            database=FakeDatabase(),
-            bus=FakeBus(),
-            store=store,
-            keys=verifier,
-            relay=IdleRelay(),
-            clock=clock,
-        )
-
     app = create_app(
-        Settings(token_secret="unit", max_request_bytes=64 * 1024, run_scheduler=False),
-        build=fakes,
+        Settings(
+            token_secret="unit",
+            signing_keys_secret=SECRET,
+            max_request_bytes=64 * 1024,
+            run_scheduler=False,
+        ),
+        build=fake_build(store, clock, verifier),
     )
     tenant = store.add_tenant()
     verifier.keys["member"] = store.add_user(tenant, Role.MEMBER)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from composer_tests_fakes import SECRET, DictVerifier, fake_build
 
-from composer.bootstrap import Ports
 from composer.main import create_app
 from composer.settings import Settings
 from servicekit.auth import Principal, Role
 from testkit.asgi import started
-from testkit.fakes import FakeBus, FakeDatabase, IdleRelay
 
 ROLES = ("member", "manager", "admin")
 DRAFT = {
@@ -24,14 +22,6 @@ DRAFT = {
     "text_body": "Hi {{ first_name }}",
     "recipients": {"customer_ids": [str(uuid.uuid4())]},
 }
-
-
-class DictVerifier:
-    def __init__(self) -> None:
-        self.keys: dict[str, Principal] = {}
-
-    async def verify(self, api_key: str) -> Principal | None:
-        return self.keys.get(api_key)
 
 
 @dataclass
@@ -53,12 +43,8 @@ class World:
 
 
 @pytest.fixture
-async def world(store, clock) -> AsyncIterator[World]:
+async def world(store, clock, tools) -> AsyncIterator[World]:
     verifier = DictVerifier()
-
-    @asynccontextmanager
-    async def fakes(_: Settings) -> AsyncIterator[Ports]:
-        yield Ports(FakeDatabase(), FakeBus(), store, verifier, IdleRelay(), clock)
 
     tenant = store.add_tenant()
     people = {
@@ -69,7 +55,10 @@ async def world(store, clock) -> AsyncIterator[World]:
     }
     people["other"] = store.add_user(tenant, Role.MEMBER, email="other@acme.example")
     verifier.keys.update(people)
-    app = create_app(Settings(token_secret="unit", run_scheduler=False), build=fakes)
+    app = create_app(
+        Settings(token_secret="unit", signing_keys_secret=SECRET, run_scheduler=False),
+        build=fake_build(store, clock, verifier),
+    )
     async with started(app) as service, service.client("http://composer") as http:
         yield World(http, store, tenant, people)
 
