@@ -23,6 +23,7 @@ from recipients.api.models import (
     CustomerPage,
     CustomerPatch,
     ImportReportOut,
+    next_after,
 )
 from recipients.customers import Customer, CustomerInput, checked, patched
 from recipients.imports import customer_rows
@@ -184,5 +185,5 @@ def _changes(body: CustomerPatch) -> dict[str, Any]:
 def customer_page(customers: list[Customer], limit: int) -> CustomerPage:
     return CustomerPage(
         items=[CustomerOut.of(c) for c in customers],
-        next_after=customers[-1].id if len(customers) == limit else None,
+        next_after=next_after(customers, limit),
     )

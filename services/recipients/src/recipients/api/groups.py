@@ -27,6 +27,7 @@ from recipients.api.models import (
     ImportReportOut,
     MembersAdded,
     MembersIn,
+    next_after,
 )
 from recipients.customers import check_group_name
 from recipients.imports import member_rows
@@ -49,7 +50,7 @@ async def list_groups(
     page = await groups.page(principal.tenant_id, after=after, limit=limit)
     return GroupPage(
         items=[GroupOut.of(g) for g in page],
-        next_after=page[-1].id if len(page) == limit else None,
+        next_after=next_after(page, limit),
     )
 
 

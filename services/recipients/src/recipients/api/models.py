@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from recipients.customers import Customer, Group, ImportReport, Lift, Reason, Suppression
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+def next_after(page: Sequence[_Identified], limit: int) -> UUID | None:
+    """The keyset cursor of the page after a full one; None after the last page."""
+    return page[-1].id if len(page) == limit else None
 
 
 class _Body(BaseModel):

@@ -15,7 +15,14 @@ from fastapi.responses import StreamingResponse
 from recipients.api.customers import After, Limit
 from recipients.api.deps import Admin, ClockDep, Reader, SuppressionsDep
 from recipients.api.errors import ERROR_RESPONSES
-from recipients.api.models import LiftIn, LiftOut, LiftPage, SuppressionOut, SuppressionPage
+from recipients.api.models import (
+    LiftIn,
+    LiftOut,
+    LiftPage,
+    SuppressionOut,
+    SuppressionPage,
+    next_after,
+)
 from recipients.customers import Reason
 from recipients.ports import Suppressions
 from servicekit.errors import Invalid
@@ -46,7 +53,7 @@ async def list_suppressions(
     )
     return SuppressionPage(
         items=[SuppressionOut.of(e) for e in page],
-        next_after=page[-1].id if len(page) == limit else None,
+        next_after=next_after(page, limit),
     )
 
 
@@ -127,5 +134,5 @@ async def list_lifts(
     page = await suppressions.lifts(principal.tenant_id, after=after, limit=limit)
     return LiftPage(
         items=[LiftOut.of(lift) for lift in page],
-        next_after=page[-1].id if len(page) == limit else None,
+        next_after=next_after(page, limit),
     )
