@@ -133,7 +133,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests under integration/ and e2e/ folders get their marker and the stack."""
     for item in items:
         parts = Path(str(item.fspath)).parts
-        for tier in ("integration", "e2e", "hostile"):
+        for tier in ("integration", "e2e", "hostile", "browser"):
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
                 if "stack" not in item.fixturenames:

@@ -6,7 +6,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(postgresql redis-server postfix wrk nginx-light unbound curl openssl iproute2 procps util-linux)
+# chromium and a Japanese font: the console's browser tests and screenshots (never a browser
+# downloaded by a tool).
+PACKAGES=(postgresql redis-server postfix wrk nginx-light unbound curl openssl iproute2 procps util-linux
+    chromium fonts-noto-cjk)
 KAFKA_POM=$ROOT/deploy/local/kafka/pom.xml
 
 as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }

@@ -31,8 +31,8 @@ SINK_HTTP_PORT=8025
 BOUNCE_SMTP_PORT=2626
 DNS_PORT=5353
 DNS_CONTROL_PORT=5354
-ALL_SERVICES=(composer recipients delivery tracking notifier)
-declare -A SERVICE_PORT=([composer]=8001 [recipients]=8002 [delivery]=8003 [tracking]=8004 [notifier]=8005)
+ALL_SERVICES=(composer recipients delivery tracking notifier console)
+declare -A SERVICE_PORT=([composer]=8001 [recipients]=8002 [delivery]=8003 [tracking]=8004 [notifier]=8005 [console]=8000)
 
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 STOP_TIMEOUT=${STOP_TIMEOUT:-30}
@@ -546,7 +546,10 @@ service_start() {
     fi
     require_port_free "$port" "$name"
     say "starting $name on :$port"
+    # The console (and recipients, for key checks) call the composer's and recipients' APIs.
     HTTP_PORT=$port INTERNAL_PORT=$((port + 10)) INSTANCE_ID=$service-$k \
+        COMPOSER_URL=http://127.0.0.1:${SERVICE_PORT[composer]} \
+        RECIPIENTS_URL=http://127.0.0.1:${SERVICE_PORT[recipients]} \
         spawn_uv "$name" "$LOG_DIR/$name.log" "$service"
 }
 

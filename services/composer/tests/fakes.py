@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from composer.auth import Account
 from composer.bootstrap import Ports
 from composer.domain import (
     Campaign,
@@ -334,6 +335,73 @@ def sending_tools(dns: FakeDns) -> SendingTools:
     return SendingTools(dns=dns, vault=KeyVault(SECRET), policy=POLICY)
 
 
+class FakeHasher:
+    """Not a hash: tests need only that verification matches what was hashed."""
+
+    async def hash(self, password: str) -> str:
+        return f"fake${password[::-1]}"
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == f"fake${password[::-1]}"
+
+
+class FakeLogins:
+    """The Logins port over the FakeStore's users and keys."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.passwords: dict[UUID, str] = {}
+        self.failure_windows: dict[str, tuple[int, datetime]] = {}
+        self.sessions: dict[str, datetime] = {}
+
+    def _account(self, user: User) -> Account:
+        company = self.store.state.tenants[user.tenant_id].company_name
+        return Account(user, company, self.passwords.get(user.id))
+
+    async def accounts(self, email: str) -> list[Account]:
+        users = self.store.state.users.values()
+        return [self._account(u) for u in users if u.email.lower() == email.lower()]
+
+    async def account(self, tenant_id: UUID, user_id: UUID) -> Account | None:
+        user = self.store.state.users.get(user_id)
+        return self._account(user) if user and user.tenant_id == tenant_id else None
+
+    async def set_password(self, tenant_id: UUID, user_id: UUID, password_hash: str) -> None:
+        self.passwords[user_id] = password_hash
+
+    async def failures(self, address: str, since: datetime) -> int:
+        count, start = self.failure_windows.get(address, (0, since))
+        return count if start > since else 0
+
+    async def record_failure(self, address: str, now: datetime, window: timedelta) -> None:
+        count, start = self.failure_windows.get(address, (0, now))
+        if start <= now - window:
+            count, start = 0, now
+        self.failure_windows[address] = (count + 1, start)
+
+    async def clear_failures(self, address: str) -> None:
+        self.failure_windows.pop(address, None)
+
+    async def prune_failures(self, before: datetime) -> None:
+        return None
+
+    async def insert_session(
+        self, key_id: str, secret_hash: str, user: User, expires_at: datetime
+    ) -> None:
+        self.store.state.keys[key_id] = (secret_hash, user.tenant_id, user.id, False)
+        self.sessions[key_id] = expires_at
+
+    async def revoke_session(self, key_id: str) -> None:
+        if key_id in self.sessions:
+            self.store.state.keys[key_id] = (*self.store.state.keys[key_id][:3], True)
+
+    async def revoke_sessions(self, tenant_id: UUID, user_id: UUID) -> None:
+        for key_id in self.sessions:
+            _, tenant, user, _ = self.store.state.keys[key_id]
+            if (tenant, user) == (tenant_id, user_id):
+                await self.revoke_session(key_id)
+
+
 # ---------------------------------------------------------------- the other ports
 
 
@@ -411,6 +479,8 @@ def fake_build(
             sending=sending_tools(FakeDns()),
             audience=audience or FakeAudience(),
             previewer=Previewer("https://t.acme.example"),
+            logins=FakeLogins(store),
+            hasher=FakeHasher(),
         )
 
     return build

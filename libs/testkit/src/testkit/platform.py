@@ -36,6 +36,7 @@ class Endpoints:
     tracking: str = os.environ.get("TRACKING_BASE_URL", "http://127.0.0.1:8004")
     notifier: str = os.environ.get("NOTIFIER_URL", "http://127.0.0.1:8005")
     sink: str = os.environ.get("SINK_API_URL", "http://127.0.0.1:8025")
+    console: str = os.environ.get("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
 
     def services(self) -> dict[str, str]:
         return {

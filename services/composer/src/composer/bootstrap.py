@@ -9,9 +9,12 @@ from pathlib import Path
 
 import httpx
 
+from composer.adapters.argon2 import Argon2Hasher
 from composer.adapters.dns import DnsResolver
+from composer.adapters.logins import PostgresLogins
 from composer.adapters.postgres import PostgresKeyVerifier, PostgresStore
 from composer.adapters.recipients import RecipientsApi
+from composer.auth import Hasher, Logins
 from composer.domain_handlers import SendingTools
 from composer.ports import Audience, Clock, Store
 from composer.previews import Previewer
@@ -39,6 +42,8 @@ class Ports:
     audience: Audience
     previewer: Previewer
     sending: SendingTools
+    logins: Logins
+    hasher: Hasher
 
 
 def sending_tools(settings: Settings) -> SendingTools:
@@ -73,4 +78,6 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             audience=RecipientsApi(recipients),
             previewer=Previewer(settings.tracking_base_url),
             sending=sending_tools(settings),
+            logins=PostgresLogins(db.pool),
+            hasher=Argon2Hasher(),
         )

@@ -65,3 +65,13 @@ class Settings(ServiceSettings):
         if len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
         return value
+
+    session_hours: float = Field(
+        default=12, description="Lifetime of the session key a password sign-in issues."
+    )
+    login_failure_limit: int = Field(
+        default=5, description="Failed sign-ins per address before sign-in is refused."
+    )
+    login_failure_minutes: int = Field(
+        default=15, description="Window of the failed sign-in count (and how long it lasts)."
+    )

@@ -50,6 +50,7 @@ async def test_every_endpoint_answers_404_for_another_tenants_objects(composer):
             ("GET", f"/v1/users/{uid}", None),
             ("PATCH", f"/v1/users/{uid}", {"signature": "B was here"}),
             ("POST", f"/v1/users/{uid}/keys", None),
+            ("PUT", f"/v1/users/{uid}/password", {"new_password": "another tenant's choice"}),
         ]
     [domain] = (await http.get("/v1/sending-domains", headers=a)).json()
     selector = domain["records"][0]["selector"]

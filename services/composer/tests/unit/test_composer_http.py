@@ -153,3 +153,25 @@ async def test_oversized_requests_are_refused_before_parsing(api):
         headers=auth("member") | {"content-type": "application/json"},
     )
     assert response.status_code == 413
+
+
+async def test_login_over_http_names_the_field_and_limits_failures(api):
+    wrong = {"email": "nobody@acme.example", "password": "wrong password"}
+    for _ in range(5):
+        response = await api.post("/v1/auth/login", json=wrong)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["field"] == "password"
+    limited = await api.post("/v1/auth/login", json=wrong)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    assert limited.json()["errors"][0]["field"] == "email"
+
+
+async def test_password_changes_need_the_current_one_over_http(api):
+    me = (await api.get("/v1/me", headers=auth("member"))).json()
+    response = await api.put(
+        f"/v1/users/{me['id']}/password",
+        json={"new_password": "x"},
+        headers=auth("member"),
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"new_password"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from recipients.adapters.audience import PostgresAudience
+from recipients.adapters.audience import PostgresAudience, PostgresAudienceCounter
 from recipients.adapters.composer import ComposerStaff
 from recipients.adapters.importer import PostgresImporter
 from recipients.adapters.kafka import KafkaRecipientStream
@@ -17,6 +17,7 @@ from recipients.adapters.postgres import PostgresCustomers, PostgresGroups, Post
 from recipients.adapters.suppressions import PostgresSuppressions
 from recipients.ports import (
     Audience,
+    AudienceCounter,
     Clock,
     Customers,
     Groups,
@@ -46,6 +47,7 @@ class Ports:
     groups: Groups
     importer: Importer
     audience: Audience
+    audience_counter: AudienceCounter
     resolutions: Resolutions
     suppressions: Suppressions
     sink: RecipientSink
@@ -87,6 +89,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
                 max_owners=settings.import_max_owners,
             ),
             audience=PostgresAudience(pool),
+            audience_counter=PostgresAudienceCounter(pool),
             resolutions=PostgresResolutions(pool),
             suppressions=PostgresSuppressions(pool),
             sink=KafkaRecipientStream(stream),
