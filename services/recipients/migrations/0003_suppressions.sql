@@ -39,6 +39,9 @@ CREATE TABLE suppression_lifts (
     PRIMARY KEY (tenant_id, id)
 );
 
+-- Whether an opt-out was lifted after it happened (a late event does not undo a lift).
+CREATE INDEX suppression_lifts_address ON suppression_lifts (tenant_id, address, reason);
+
 -- What the customer rows knew until now becomes entries.
 INSERT INTO suppressions (tenant_id, id, address, reason, source, customer_id, created_at)
 SELECT tenant_id, gen_random_uuid(), lower(email), 'unsubscribed', 'customer', id,

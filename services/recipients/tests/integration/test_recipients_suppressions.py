@@ -181,3 +181,30 @@ async def test_only_an_admin_lifts_an_opt_out_with_a_reason(service: Service) ->
         service, campaign_for(t, RecipientSpec(customer_ids=[customer]), merge_fields=[])
     )
     assert [r.customer_id for r in recipients] == [customer]
+
+
+async def test_an_opt_out_from_before_a_lift_does_not_come_back(service: Service) -> None:
+    t = Tenant(service)
+    customer = await t.customer("again@example.com")
+    before = datetime.now(UTC)
+    await service.publish(
+        Unsubscribed(tenant_id=t.id, customer_id=customer, method="form", occurred_at=before)
+    )
+
+    async def unsubscribed() -> bool:
+        return bool((await t.state(customer))["unsubscribed"])
+
+    await until(unsubscribed, bool, within=20, what="unsubscribe registered")
+    [entry] = await entries(service, t.auth)
+    admin = service.keys.add(t.id, Role.ADMIN)
+    lift = f"/v1/suppressions/{entry['id']}/lift"
+    assert (await service.http.post(lift, json={"reason": "r"}, headers=admin)).status_code == 200
+
+    late = Unsubscribed(tenant_id=t.id, customer_id=customer, method="form", occurred_at=before)
+    await service.publish(late)
+    # Same partition (by customer): once the new one is in, the late one was consumed.
+    await service.publish(late, Unsubscribed(tenant_id=t.id, customer_id=customer, method="api"))
+    found = await until(
+        lambda: entries(service, t.auth), lambda e: bool(e), within=20, what="a new opt-out"
+    )
+    assert [(e["reason"], e["source"]) for e in found] == [("unsubscribed", "api")]

@@ -1,38 +1,67 @@
 -- Opt-outs per tenant and address (migrations/0003). Every statement is scoped by tenant.
 
+-- Every registration below leaves out an opt-out that an admin lifted after it happened:
+-- a late or redelivered event (the service's own Unsubscribed among them) must not undo
+-- the lift. One that happens after the lift counts again.
+
 -- name: suppress
 -- An address opts out; the first registration stays, so a redelivered event changes
 -- nothing. Returns the entry's id when it is new.
 INSERT INTO suppressions (tenant_id, id, address, reason, source, customer_id, created_at)
-VALUES ($1, $2, lower($3), $4, $5, $6, $7)
+SELECT $1, $2, lower($3), $4, $5, $6, $7
+WHERE NOT EXISTS (
+    SELECT FROM suppression_lifts l
+    WHERE l.tenant_id = $1 AND l.address = lower($3) AND l.reason = $4 AND l.lifted_at >= $7
+)
 ON CONFLICT (tenant_id, address, reason) DO NOTHING
 RETURNING id
 
 -- name: suppress_customer
 -- The address of a customer opts out (Unsubscribed names the customer, not the address).
 INSERT INTO suppressions (tenant_id, id, address, reason, source, customer_id, created_at)
-SELECT $1, $2, lower(email), $4, $5, id, $6 FROM customers WHERE tenant_id = $1 AND id = $3
+SELECT $1, $2, lower(c.email), $4, $5, c.id, $6 FROM customers c
+WHERE c.tenant_id = $1 AND c.id = $3
+  AND NOT EXISTS (
+      SELECT FROM suppression_lifts l
+      WHERE l.tenant_id = $1 AND l.address = lower(c.email) AND l.reason = $4
+        AND l.lifted_at >= $6
+  )
 ON CONFLICT (tenant_id, address, reason) DO NOTHING
 RETURNING id
 
 -- name: unsubscribe_customer
 -- 配信停止 on the customer row. Keeps the first time; returns nothing when the customer was
 -- already unsubscribed (or does not exist), so that the caller emits no second event.
-UPDATE customers SET unsubscribed_at = $3, updated_at = now()
-WHERE tenant_id = $1 AND id = $2 AND unsubscribed_at IS NULL
+UPDATE customers c SET unsubscribed_at = $3, updated_at = now()
+WHERE c.tenant_id = $1 AND c.id = $2 AND c.unsubscribed_at IS NULL
+  AND NOT EXISTS (
+      SELECT FROM suppression_lifts l
+      WHERE l.tenant_id = $1 AND l.address = lower(c.email) AND l.reason = 'unsubscribed'
+        AND l.lifted_at >= $3
+  )
 RETURNING *
 
 -- name: bounce_customer
 -- バウンス登録 of a known customer, while its address is still the one that bounced; keeps
 -- the first time.
-UPDATE customers SET bounced_at = $4, updated_at = now()
-WHERE tenant_id = $1 AND id = $2 AND lower(email) = lower($3) AND bounced_at IS NULL
+UPDATE customers c SET bounced_at = $4, updated_at = now()
+WHERE c.tenant_id = $1 AND c.id = $2 AND lower(c.email) = lower($3) AND c.bounced_at IS NULL
+  AND NOT EXISTS (
+      SELECT FROM suppression_lifts l
+      WHERE l.tenant_id = $1 AND l.address = lower($3) AND l.reason = 'bounced'
+        AND l.lifted_at >= $4
+  )
 RETURNING id
 
 -- name: bounce_address
 -- バウンス登録 from a DSN, which knows the address but not the customer.
-UPDATE customers SET bounced_at = $3, updated_at = now()
-WHERE tenant_id = $1 AND lower(email) = lower($2) AND bounced_at IS NULL
+UPDATE customers c SET bounced_at = $3, updated_at = now()
+WHERE c.tenant_id = $1 AND lower(c.email) = lower($2) AND c.bounced_at IS NULL
+  AND NOT EXISTS (
+      SELECT FROM suppression_lifts l
+      WHERE l.tenant_id = $1 AND l.address = lower($2) AND l.reason = 'bounced'
+        AND l.lifted_at >= $3
+  )
 RETURNING id
 
 -- name: list_suppressions
