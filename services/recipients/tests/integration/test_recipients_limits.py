@@ -121,3 +121,10 @@ async def test_charsets_other_than_the_allowed_ones_are_refused(
     [item] = error["errors"]
     assert item["field"] == "charset" and charset in item["reason"]
     assert item["allowed"] == ["utf-8", "shift_jis", "cp932", "euc-jp"]
+
+
+async def test_an_unknown_field_in_an_audience_query_is_refused(small: Service) -> None:
+    body = {"recipients": {"customer_ids": [], "include_groups": []}}
+    response = await small.http.post("/v1/audience/count", json=body, headers=small.keys.add())
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "recipients.include_groups"
