@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -155,29 +155,51 @@ class FakePublisher:
 
 @dataclass
 class FakeSuppressions:
+    """Opt-outs by (tenant, address, reason) and the customers' own state; `customers`
+    gives each customer's address."""
+
     unsubscribed: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
     bounced: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
-    customers: dict[tuple[UUID, str], UUID] = field(default_factory=dict)
+    customers: dict[tuple[UUID, UUID], str] = field(default_factory=dict)
+    entries: dict[tuple[UUID, str, str], tuple[datetime, str]] = field(default_factory=dict)
 
-    async def unsubscribe(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool:
-        key = (tenant_id, customer_id)
-        if key in self.unsubscribed:
+    def _enter(self, tenant_id: UUID, address: str, reason: str, at: datetime, src: str) -> bool:
+        key = (tenant_id, address.lower(), reason)
+        if key in self.entries:
             return False
-        self.unsubscribed[key] = at
+        self.entries[key] = (at, src)
         return True
 
-    async def bounce_customer(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool:
-        key = (tenant_id, customer_id)
-        if key in self.bounced:
+    async def unsubscribe(
+        self, tenant_id: UUID, customer_id: UUID, at: datetime, *, source: str
+    ) -> bool:
+        address = self.customers.get((tenant_id, customer_id))
+        if address is None:
             return False
-        self.bounced[key] = at
-        return True
+        new = (tenant_id, customer_id) not in self.unsubscribed
+        self.unsubscribed.setdefault((tenant_id, customer_id), at)
+        return self._enter(tenant_id, address, "unsubscribed", at, source) or new
 
-    async def bounce_address(self, tenant_id: UUID, email: str, at: datetime) -> bool:
-        customer_id = self.customers.get((tenant_id, email.lower()))
-        if customer_id is None:
-            return False
-        return await self.bounce_customer(tenant_id, customer_id, at)
+    async def bounce(
+        self,
+        tenant_id: UUID,
+        email: str,
+        at: datetime,
+        *,
+        customer_id: UUID | None = None,
+        source: str = "",
+    ) -> bool:
+        entry = self._enter(tenant_id, email, "bounced", at, source)
+        owners = [
+            c
+            for (t, c), address in self.customers.items()
+            if t == tenant_id and address.lower() == email.lower()
+            and customer_id in (None, c)
+        ]  # fmt: skip
+        marked = [c for c in owners if (tenant_id, c) not in self.bounced]
+        for c in marked:
+            self.bounced[(tenant_id, c)] = at
+        return entry or bool(marked)
 
 
 class FakeKeyVerifier:
@@ -186,10 +208,30 @@ class FakeKeyVerifier:
     def __init__(self) -> None:
         self.keys: dict[str, Principal] = {}
 
-    def add(self, tenant_id: UUID | None = None, role: Role = Role.MEMBER) -> dict[str, str]:
+    def add(self, tenant_id: UUID | None = None, role: Role = Role.MANAGER) -> dict[str, str]:
         key = f"bm_{uuid4().hex[:8]}_{uuid4().hex}"
         self.keys[key] = Principal(tenant_id or uuid4(), uuid4(), role)
         return {"Authorization": f"Bearer {key}"}
 
+    def principal(self, auth: dict[str, str]) -> Principal:
+        return self.keys[auth["Authorization"].split()[1]]
+
     async def verify(self, api_key: str) -> Principal | None:
         return self.keys.get(api_key)
+
+
+class FakeStaff:
+    """The composer's users: `tenant -> user ids`; remembers which keys asked."""
+
+    def __init__(self) -> None:
+        self.users: dict[UUID, set[UUID]] = {}
+        self.asked_with: list[str] = []
+
+    def add(self, tenant_id: UUID) -> UUID:
+        user_id = uuid4()
+        self.users.setdefault(tenant_id, set()).add(user_id)
+        return user_id
+
+    async def unknown(self, api_key: str, tenant_id: UUID, user_ids: Collection[UUID]) -> set[UUID]:
+        self.asked_with.append(api_key)
+        return set(user_ids) - self.users.get(tenant_id, set())

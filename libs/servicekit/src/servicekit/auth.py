@@ -116,14 +116,21 @@ class RemoteKeyVerifier:
         await self.close()
 
 
-def bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def bearer_token(header: str) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, None without one."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def bearer(request: Request) -> str:
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise HTTPException(
             401, detail="missing bearer API key", headers={"WWW-Authenticate": "Bearer"}
         )
-    return token.strip()
+    return token
 
 
 async def current_principal(request: Request) -> Principal:

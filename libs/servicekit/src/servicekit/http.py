@@ -1,5 +1,6 @@
 """The HTTP face every service has: `/healthz` and `/metrics` over the service's ports,
-the dependency through which routes reach those ports, and a uvicorn runner.
+the dependency through which routes reach those ports, bounds on request bodies, and a
+uvicorn runner.
 
 A service's lifespan yields `{"ports": ports}` (Starlette's lifespan state): every request
 then sees the same frozen ports object, whether `bootstrap.build` made it from settings or
@@ -20,7 +21,13 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.api_errors import error_response
+from servicekit.auth import KeyVerifier, bearer_token
+from servicekit.errors import FieldError
 from servicekit.kafka.subscriptions import Subscription
 from servicekit.loops import Loop, running
 from servicekit.settings import ServiceSettings
@@ -141,3 +148,139 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         timeout_graceful_shutdown=20,
     )
     uvicorn.Server(config).run()
+
+
+# ---------------------------------------------------------------- request bodies
+
+#: Bodies up to this size are read before the key is checked; larger ones, and those of
+#: unknown size, only after (KeyBeforeBody).
+SMALL_BODY = 64 * 1024
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by the receive channel of BodyLimit once a body passed its limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"request body larger than {limit} bytes")
+        self.limit = limit
+
+
+class BodyLimit:
+    """Bounds request bodies while they stream: a declared Content-Length over the limit is
+    refused before anything is read, and a body that grows past it (chunked, or longer than
+    declared) is cut off at the limit; both answer 413 in the platform's error shape.
+
+    `limit` is a number of bytes or a function of the ASGI scope (e.g. larger for imports).
+    Whatever the app does with the cut-off body, its answer is replaced by the 413, and the
+    connection is closed after it. When the app answers before it read a body of declared
+    size (e.g. a 422 naming a line), the server reads and drops the rest, at most the
+    limit, so that a client still sending (as most do) gets the answer; a chunked body,
+    whose end nobody knows, is not drained: the connection is closed.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int | Callable[[Scope], int]) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit(scope) if callable(self.limit) else self.limit
+        declared, chunked = body_size(scope)
+        if declared is not None and declared > limit:
+            await refuse(scope, receive, send, BodyTooLarge(limit))
+            return
+        state = _BodyState(unread=chunked)
+
+        async def counted() -> Message:
+            if state.exceeded:
+                raise BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                state.received += len(message.get("body", b""))
+                state.unread = chunked and bool(message.get("more_body", False))
+                if state.received > limit:
+                    state.exceeded = True
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def answered(message: Message) -> None:
+            if state.exceeded and not state.started:
+                return  # the app's answer to a cut-off body; the 413 below replaces it
+            if message["type"] == "http.response.start":
+                state.started = True
+                if state.unread:
+                    message = _closing(message)
+            await send(message)
+
+        try:
+            await self.app(scope, counted, answered)
+        except Exception:
+            if not (state.exceeded and not state.started):
+                raise
+        if state.exceeded and not state.started:
+            await refuse(scope, receive, send, BodyTooLarge(limit))
+
+
+@dataclasses.dataclass
+class _BodyState:
+    unread: bool
+    received: int = 0
+    exceeded: bool = False
+    started: bool = False
+
+
+class KeyBeforeBody:
+    """Verifies the bearer key of a request with a body larger than `threshold` bytes (or
+    of unknown size) before the app reads any of it, through the service's KeyVerifier
+    (`ports.keys` of the lifespan state); 401 without a valid key. Smaller bodies are left
+    to the routes, which check the key as always."""
+
+    def __init__(self, app: ASGIApp, threshold: int = SMALL_BODY) -> None:
+        self.app = app
+        self.threshold = threshold
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._large(scope):
+            service_ports = scope.get("state", {}).get("ports")
+            if service_ports is not None and not await self._known(scope, service_ports.keys):
+                error = HTTPException(
+                    401, "unknown, revoked or missing API key", {"WWW-Authenticate": "Bearer"}
+                )
+                await refuse(scope, receive, send, error)
+                return
+        await self.app(scope, receive, send)
+
+    def _large(self, scope: Scope) -> bool:
+        declared, chunked = body_size(scope)
+        return chunked or (declared is not None and declared > self.threshold)
+
+    async def _known(self, scope: Scope, keys: KeyVerifier) -> bool:
+        header = Headers(scope=scope).get("authorization", "")
+        token = bearer_token(header)
+        return token is not None and await keys.verify(token) is not None
+
+
+def body_size(scope: Scope) -> tuple[int | None, bool]:
+    """(declared Content-Length or None, whether the body is chunked)."""
+    headers = Headers(scope=scope)
+    length = headers.get("content-length")
+    declared = int(length) if length is not None and length.isdigit() else None
+    return declared, "transfer-encoding" in headers
+
+
+async def refuse(scope: Scope, receive: Receive, send: Send, error: HTTPException) -> None:
+    """An error answer in the platform's shape, from outside the app; the body stays unread,
+    so the connection is closed after it."""
+    headers = {**(error.headers or {}), "Connection": "close"}
+    field = "authorization" if error.status_code == 401 else "body"
+    response = error_response(
+        error.status_code, [FieldError(field, str(error.detail))], headers=headers
+    )
+    await response(scope, receive, send)
+
+
+def _closing(start: Message) -> Message:
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"connection"]
+    return {**start, "headers": [*headers, (b"connection", b"close")]}

@@ -12,13 +12,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from composer import bootstrap, routes
-from composer.api import accounts, campaigns, errors, sending_domains
+from composer.api import accounts, campaigns, sending_domains
 from composer.api import auth as auth_api
 from composer.bootstrap import Ports
 from composer.scheduler import release_loop
 from composer.settings import Settings
 from servicekit.api_errors import install_common_handlers
-from servicekit.http import service_app, serving
+from servicekit.http import BodyLimit, service_app, serving
 from servicekit.loops import Loop, Periodic
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
@@ -39,7 +39,7 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
 
     app = service_app("composer", description=DESCRIPTION, lifespan=lifespan)
     install_common_handlers(app)
-    app.add_middleware(errors.BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.include_router(campaigns.router)
     app.include_router(accounts.router)
     app.include_router(sending_domains.router)

@@ -7,15 +7,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from recipients.adapters.audience import PostgresAudience, PostgresAudienceCounter
+from recipients.adapters.composer import ComposerStaff
 from recipients.adapters.importer import PostgresImporter
 from recipients.adapters.kafka import KafkaRecipientStream
-from recipients.adapters.postgres import (
-    PostgresCustomers,
-    PostgresGroups,
-    PostgresResolutions,
-    PostgresSuppressions,
-)
+from recipients.adapters.postgres import PostgresCustomers, PostgresGroups, PostgresResolutions
+from recipients.adapters.suppressions import PostgresSuppressions
 from recipients.ports import (
     Audience,
     AudienceCounter,
@@ -25,9 +24,11 @@ from recipients.ports import (
     Importer,
     RecipientSink,
     Resolutions,
+    Staff,
     Suppressions,
 )
 from recipients.settings import Settings
+from recipients.textstream import Limits
 from servicekit import outbox
 from servicekit.auth import KeyVerifier, RemoteKeyVerifier
 from servicekit.clock import SystemClock
@@ -51,8 +52,10 @@ class Ports:
     suppressions: Suppressions
     sink: RecipientSink
     keys: KeyVerifier
+    staff: Staff
     relay: Relay
     clock: Clock
+    import_limits: Limits
 
 
 @asynccontextmanager
@@ -71,7 +74,8 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             compression_type=settings.recipient_compression,
             linger_ms=0,
         ) as stream,
-        RemoteKeyVerifier(settings.composer_url) as keys,
+        # One client to the composer for API keys and users (owners of customers).
+        httpx.AsyncClient(base_url=settings.composer_url, timeout=5.0) as composer,
     ):
         pool = db.pool
         yield Ports(
@@ -79,13 +83,19 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             bus=bus,
             customers=PostgresCustomers(pool),
             groups=PostgresGroups(pool),
-            importer=PostgresImporter(pool, listed_rejects=settings.import_listed_rejects),
+            importer=PostgresImporter(
+                pool,
+                listed_rejects=settings.import_listed_rejects,
+                max_owners=settings.import_max_owners,
+            ),
             audience=PostgresAudience(pool),
             audience_counter=PostgresAudienceCounter(pool),
             resolutions=PostgresResolutions(pool),
             suppressions=PostgresSuppressions(pool),
             sink=KafkaRecipientStream(stream),
-            keys=keys,
+            keys=RemoteKeyVerifier(settings.composer_url, client=composer),
+            staff=ComposerStaff(composer),
             relay=outbox.OutboxRelay(pool, bus),
             clock=SystemClock(),
+            import_limits=settings.import_limits(),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -114,3 +115,34 @@ class ImportReport:
     @property
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
+
+
+class Reason(StrEnum):
+    """Why an address is kept out of bulk mail (配信停止, バウンス登録, an ARF complaint)."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An address of a tenant that opted out; it outlives the customer it was learnt from."""
+
+    id: UUID
+    address: str
+    reason: Reason
+    source: str
+    customer_id: UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Lift:
+    """A suppression an admin lifted: who, when and why."""
+
+    id: UUID
+    entry: Suppression
+    lifted_at: datetime
+    lifted_by: UUID
+    note: str

@@ -147,6 +147,7 @@ class Exclusion(StrEnum):
     EXCLUDED_CUSTOMER = "excluded_customer"
     EXCLUDED_GROUP = "excluded_group"
     UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
     BOUNCED = "bounced"
     MISSING_MERGE_VALUE = "missing_merge_value"
 

@@ -120,15 +120,19 @@ def _forget(acked: Awaitable[object]) -> None:
 
 
 async def register_bounce(event: Bounced, *, suppressions: Suppressions) -> bool:
-    """A hard bounce registers the customer as bounced; soft bounces change nothing."""
+    """A hard bounce keeps the address out of bulk mail; soft bounces change nothing."""
     if event.kind is not BounceKind.HARD:
         return False
-    if event.customer_id is not None:
-        return await suppressions.bounce_customer(
-            event.tenant_id, event.customer_id, event.occurred_at
-        )
-    return await suppressions.bounce_address(event.tenant_id, event.email, event.occurred_at)
+    return await suppressions.bounce(
+        event.tenant_id,
+        event.email,
+        event.occurred_at,
+        customer_id=event.customer_id,
+        source=event.source,
+    )
 
 
 async def register_unsubscribe(event: Unsubscribed, *, suppressions: Suppressions) -> bool:
-    return await suppressions.unsubscribe(event.tenant_id, event.customer_id, event.occurred_at)
+    return await suppressions.unsubscribe(
+        event.tenant_id, event.customer_id, event.occurred_at, source=event.method
+    )

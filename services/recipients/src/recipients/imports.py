@@ -8,16 +8,22 @@ set-based and a bad value only rejects its row.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
-from enum import StrEnum
 from operator import itemgetter
 from typing import Any
 
 from recipients.domain import is_valid_attribute_key
-from servicekit.errors import DomainError, FieldError
+from recipients.media import Charset, Format
+from recipients.textstream import (
+    CsvRecords,
+    ImportTooLarge,
+    Limits,
+    MalformedImport,
+    line_blocks,
+    text_lines,
+)
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _json_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -34,117 +40,14 @@ MemberRow = tuple[int, str | None, str | None]
 """(line, customer_id, email)."""
 
 
-class MalformedImport(DomainError):
-    """The file cannot be read as the declared format; nothing is imported (422, or 415
-    when the Content-Type names neither CSV nor NDJSON)."""
-
-    def __init__(self, line: int | None, reason: str) -> None:
-        where = f"line {line}" if line else "body"
-        super().__init__([FieldError(where, reason)], **({"line": line} if line else {}))
-        self.status = 415 if line is None and "Content-Type" in reason else 422
-        self.line = line
-        self.reason = reason
-
-
-class Format(StrEnum):
-    CSV = "csv"
-    NDJSON = "ndjson"
-
-
-_MEDIA_TYPES = {
-    "text/csv": Format.CSV,
-    "application/csv": Format.CSV,
-    "application/x-ndjson": Format.NDJSON,
-    "application/ndjson": Format.NDJSON,
-    "application/jsonl": Format.NDJSON,
-    "application/x-jsonlines": Format.NDJSON,
-}
-
-
-def parse_content_type(header: str) -> tuple[Format, str]:
-    """(format, text encoding) from a Content-Type header; UTF-8 unless a charset says
-    otherwise (Excel in Japan writes Shift_JIS)."""
-    media, _, params = header.partition(";")
-    fmt = _MEDIA_TYPES.get(media.strip().lower())
-    if fmt is None:
-        raise MalformedImport(None, "Content-Type must be text/csv or application/x-ndjson")
-    encoding = "utf-8-sig"
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.lower() == "charset" and value:
-            encoding = value.strip('"').lower()
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise MalformedImport(None, f"unknown charset {encoding!r}") from None
-    if encoding in ("utf-8", "utf8"):
-        encoding = "utf-8-sig"  # tolerate the byte order mark Excel puts first
-    return fmt, encoding
-
-
-async def text_lines(
-    chunks: AsyncIterable[bytes], encoding: str
-) -> AsyncIterator[tuple[int, list[str]]]:
-    """(number of the first line, lines without their ends), a chunk's worth at a time."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    rest, number = "", 1
-    try:
-        async for chunk in chunks:
-            lines = (rest + decoder.decode(chunk)).split("\n")
-            rest = lines.pop()
-            if lines:
-                yield number, [line.removesuffix("\r") for line in lines]
-                number += len(lines)
-        tail = rest + decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        line = number + bytes(exc.object[: exc.start]).count(b"\n")
-        raise MalformedImport(line, f"not valid {encoding} text") from exc
-    if tail:
-        yield number, [tail.removesuffix("\r")]
-
-
-# ---------------------------------------------------------------- CSV
-
-
-class _CsvRecords:
-    """Groups physical lines into CSV records: a record is complete when it holds an even
-    number of quote characters (RFC 4180 doubles quotes inside quoted fields)."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self._start = 0
-        self._quotes = 0
-
-    def feed(self, first: int, lines: list[str]) -> tuple[list[int], list[str]]:
-        """(first line of each completed record, the lines of the completed records)."""
-        if not self._lines and not any('"' in line for line in lines):
-            return list(range(first, first + len(lines))), lines  # one line, one record
-        starts: list[int] = []
-        done: list[str] = []
-        for number, line in enumerate(lines, first):
-            if not self._lines:
-                self._start = number
-            self._lines.append(line + "\n")  # the reader keeps newlines inside quotes
-            self._quotes += line.count('"')
-            if self._quotes % 2 == 0:
-                starts.append(self._start)
-                done.extend(self._lines)
-                self._lines, self._quotes = [], 0
-        return starts, done
-
-    def check_finished(self) -> None:
-        if self._lines:
-            raise MalformedImport(self._start, "quoted field is never closed")
-
-
 async def csv_rows(
-    chunks: AsyncIterable[bytes], encoding: str
+    chunks: AsyncIterable[bytes], charset: Charset, limits: Limits
 ) -> AsyncIterator[tuple[list[str], list[tuple[int, list[str]]]]]:
     """(header, [(line, fields)]) per chunk of the body; blank lines are skipped."""
-    records = _CsvRecords()
+    records = CsvRecords(charset, limits.max_record_bytes)
     header: list[str] | None = None
-    async for first, lines in text_lines(chunks, encoding):
-        starts, complete = records.feed(first, lines)
+    async for first, block in line_blocks(chunks, limits.max_line_bytes):
+        starts, complete = records.feed(first, block)
         try:
             parsed = list(csv.reader(complete, strict=True))
         except csv.Error as exc:
@@ -231,6 +134,8 @@ def _object(line: int, text: str, allowed: Sequence[str]) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise MalformedImport(line, f"not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise MalformedImport(line, "not valid JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise MalformedImport(line, "each line must be a JSON object")
     unknown = set(value) - set(allowed)
@@ -286,36 +191,51 @@ def _member_from_json(line: int, text: str) -> MemberRow:
 
 
 async def customer_rows(
-    chunks: AsyncIterable[bytes], fmt: Format, encoding: str
+    chunks: AsyncIterable[bytes], fmt: Format, charset: Charset, limits: Limits
 ) -> AsyncIterator[list[CustomerRow]]:
     """The file's customers, in batches, as staging rows."""
-    async for batch in _rows(chunks, fmt, encoding, _customer_from_csv, _customer_from_json):
+    rows = _rows(chunks, fmt, charset, limits, _customer_from_csv, _customer_from_json)
+    async for batch in _counted(rows, limits.max_rows):
         yield batch
 
 
 async def member_rows(
-    chunks: AsyncIterable[bytes], fmt: Format, encoding: str
+    chunks: AsyncIterable[bytes], fmt: Format, charset: Charset, limits: Limits
 ) -> AsyncIterator[list[MemberRow]]:
     """The file's memberships, in batches, as staging rows."""
-    async for batch in _rows(chunks, fmt, encoding, _member_from_csv, _member_from_json):
+    rows = _rows(chunks, fmt, charset, limits, _member_from_csv, _member_from_json)
+    async for batch in _counted(rows, limits.max_rows):
         yield batch
 
 
 async def _rows(
     chunks: AsyncIterable[bytes],
     fmt: Format,
-    encoding: str,
+    charset: Charset,
+    limits: Limits,
     from_csv: Callable[[Sequence[str]], Callable[[int, list[str]], Any]],
     from_json: Callable[[int, str], Any],
 ) -> AsyncIterator[list[Any]]:
     if fmt is Format.CSV:
         convert: Callable[[int, list[str]], Any] | None = None
-        async for header, rows in csv_rows(chunks, encoding):
+        async for header, rows in csv_rows(chunks, charset, limits):
             convert = convert or from_csv(header)  # checks the header even without rows
             if rows:
                 yield [convert(line, fields) for line, fields in rows]
         return
-    async for first, lines in text_lines(chunks, encoding):
+    async for first, lines in text_lines(chunks, charset, limits):
         batch = [from_json(n, text) for n, text in enumerate(lines, first) if text.strip()]
         if batch:
             yield batch
+
+
+async def _counted(batches: AsyncIterator[list[Any]], max_rows: int) -> AsyncIterator[list[Any]]:
+    """The batches, refused (413) at the first row past `max_rows`; rows start with their
+    line."""
+    seen = 0
+    async for batch in batches:
+        seen += len(batch)
+        if seen > max_rows:
+            line = batch[len(batch) - (seen - max_rows)][0]
+            raise ImportTooLarge(line, f"more than {max_rows} rows; split the file")
+        yield batch

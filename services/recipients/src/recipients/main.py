@@ -10,17 +10,18 @@ from typing import Any
 from fastapi import FastAPI
 
 from recipients import bootstrap, routes
-from recipients.api import audience, customers, groups
+from recipients.api import audience, customers, groups, suppressions
 from recipients.bootstrap import Ports
 from recipients.settings import Settings
 from servicekit.api_errors import install_common_handlers
-from servicekit.http import service_app, serving
+from servicekit.http import BodyLimit, KeyBeforeBody, service_app, serving
 from servicekit.loops import Loop
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
 
 DESCRIPTION = (
-    "Customers, groups, suppression (unsubscribed, bounced) and audience resolution. API "
+    "Customers, groups, suppression (unsubscribed, bounced, complained) and audience "
+    "resolution. API "
     "keys as for the composer: `Authorization: Bearer bm_<id>_<secret>`; the tenant always "
     "comes from the key."
 )
@@ -37,7 +38,11 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
 
     app = service_app("recipients", description=DESCRIPTION, lifespan=lifespan)
     install_common_handlers(app)
+    # Outermost first: a body is bounded before anything else happens to the request.
+    app.add_middleware(KeyBeforeBody)
+    app.add_middleware(BodyLimit, limit=lambda scope: settings.body_limit(scope["path"]))
     app.include_router(customers.router)
     app.include_router(groups.router)
+    app.include_router(suppressions.router)
     app.include_router(audience.router)
     return app

@@ -7,6 +7,7 @@ from collections.abc import (
     AsyncIterable,
     Awaitable,
     Callable,
+    Collection,
     Iterable,
     Sequence,
 )
@@ -16,7 +17,15 @@ from typing import Protocol
 from uuid import UUID
 
 from contracts import CampaignScheduled, Event
-from recipients.customers import Customer, CustomerInput, Group, ImportReport
+from recipients.customers import (
+    Customer,
+    CustomerInput,
+    Group,
+    ImportReport,
+    Lift,
+    Reason,
+    Suppression,
+)
 from recipients.domain import AudiencePlan, Checkpoint
 from recipients.imports import CustomerRow, MemberRow
 
@@ -78,14 +87,45 @@ class Publisher(Protocol):
 
 
 class Suppressions(Protocol):
-    """Unsubscribe and bounce state of customers. Registrations keep the first time, so a
-    redelivered event changes nothing; each returns whether a customer matched."""
+    """Opt-outs: per tenant and address (they outlive the customer rows), and on the customer
+    row for the state it shows. Registrations keep the first time, so a redelivered event
+    changes nothing; each returns whether anything was newly registered."""
 
-    async def unsubscribe(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool: ...
+    async def unsubscribe(
+        self, tenant_id: UUID, customer_id: UUID, at: datetime, *, source: str
+    ) -> bool: ...
 
-    async def bounce_customer(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool: ...
+    async def bounce(
+        self,
+        tenant_id: UUID,
+        email: str,
+        at: datetime,
+        *,
+        customer_id: UUID | None = None,
+        source: str = "",
+    ) -> bool:
+        """The address bounced; its customer (by id, else by address) shows it while the
+        address is still theirs."""
+        ...
 
-    async def bounce_address(self, tenant_id: UUID, email: str, at: datetime) -> bool: ...
+    async def page(
+        self,
+        tenant_id: UUID,
+        *,
+        after: UUID | None,
+        limit: int,
+        reason: Reason | None = None,
+        address: str | None = None,
+    ) -> list[Suppression]: ...
+
+    async def lift(
+        self, tenant_id: UUID, suppression_id: UUID, *, by: UUID, at: datetime, note: str
+    ) -> Lift:
+        """Removes the entry (NotFound when there is none) and records who, when and why;
+        a customer with that address shows the opt-out no more."""
+        ...
+
+    async def lifts(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Lift]: ...
 
 
 class Clock(Protocol):
@@ -130,6 +170,10 @@ class Groups(Protocol):
 
     async def get(self, tenant_id: UUID, group_id: UUID) -> Group: ...
 
+    async def unknown(self, tenant_id: UUID, group_ids: Sequence[UUID]) -> list[UUID]:
+        """Those of the ids, each once and in order, that are no groups of the tenant."""
+        ...
+
     async def page(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Group]: ...
 
     async def update(
@@ -145,6 +189,19 @@ class Groups(Protocol):
     async def remove_member(self, tenant_id: UUID, group_id: UUID, customer_id: UUID) -> None: ...
 
 
+UnknownUsers = Callable[[Collection[UUID]], Awaitable[set[UUID]]]
+"""Those of the ids that are no users of the caller's tenant."""
+
+
+class Staff(Protocol):
+    """The tenant's users (owners of customers), as the composer knows them."""
+
+    async def unknown(self, api_key: str, tenant_id: UUID, user_ids: Collection[UUID]) -> set[UUID]:
+        """Those of `user_ids` that are no users of the tenant, asked with the caller's own
+        key (another tenant's user is as unknown as a missing one)."""
+        ...
+
+
 class Importer(Protocol):
     async def import_customers(
         self,
@@ -152,7 +209,10 @@ class Importer(Protocol):
         rows: AsyncIterable[Sequence[CustomerRow]],
         *,
         update_existing: bool,
-    ) -> ImportReport: ...
+        unknown_owners: UnknownUsers,
+    ) -> ImportReport:
+        """Rows naming an owner that is no user of the tenant are rejected."""
+        ...
 
     async def import_members(
         self, tenant_id: UUID, group_id: UUID, rows: AsyncIterable[Sequence[MemberRow]]

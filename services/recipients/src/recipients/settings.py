@@ -2,6 +2,7 @@
 
 from pydantic import Field, field_validator
 
+from recipients.textstream import Limits
 from servicekit.settings import ServiceSettings
 
 
@@ -9,7 +10,8 @@ class Settings(ServiceSettings):
     http_port: int = 8002
     database_schema: str = "recipients"
     composer_url: str = Field(
-        default="http://127.0.0.1:8001", description="Where API keys are verified."
+        default="http://127.0.0.1:8001",
+        description="Where API keys are verified and owners confirmed as users of the tenant.",
     )
     resolve_batch_size: int = Field(
         default=5000, ge=1, description="Customers per audience batch (and per checkpoint)."
@@ -35,6 +37,32 @@ class Settings(ServiceSettings):
     import_listed_rejects: int = Field(
         default=1000, description="Rejected rows listed in an import report (all are counted)."
     )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Larger request bodies (imports aside) are refused with 413, counted as "
+        "they stream.",
+    )
+    import_max_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="Largest import body (413 beyond)."
+    )
+    import_max_line_bytes: int = Field(
+        default=64 * 1024, ge=1, description="Longest line of an import file (422 beyond)."
+    )
+    import_max_record_bytes: int = Field(
+        default=64 * 1024,
+        ge=1,
+        description="Longest CSV record that spans lines through quoted newlines (422 beyond).",
+    )
+    import_max_rows: int = Field(
+        default=5_000_000, ge=1, description="Most data rows in one import file (413 beyond)."
+    )
+    import_max_owners: int = Field(
+        default=1000,
+        ge=1,
+        description="Most different owners one import may name; each is confirmed with the "
+        "composer (422 beyond).",
+    )
     run_outbox_relay: bool = Field(
         default=True, description="Publish the outbox (Unsubscribed events of staff)."
     )
@@ -43,3 +71,14 @@ class Settings(ServiceSettings):
     @classmethod
     def _none_means_uncompressed(cls, value: str | None) -> str | None:
         return None if value in (None, "", "none") else value
+
+    def import_limits(self) -> Limits:
+        return Limits(
+            max_line_bytes=self.import_max_line_bytes,
+            max_record_bytes=self.import_max_record_bytes,
+            max_rows=self.import_max_rows,
+        )
+
+    def body_limit(self, path: str) -> int:
+        """Imports stream large files; every other body is a small JSON document."""
+        return self.import_max_bytes if path.endswith("/import") else self.max_request_bytes

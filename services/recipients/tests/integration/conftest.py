@@ -40,7 +40,12 @@ class Service:
     http: httpx.AsyncClient
     settings: Settings
     keys: fakes.FakeKeyVerifier
+    staff: fakes.FakeStaff
     ports: Ports
+
+    def owner_for(self, auth: dict[str, str]) -> str:
+        """A new user of the tenant of `auth`, to own customers."""
+        return str(self.staff.add(self.keys.principal(auth).tenant_id))
 
     @property
     def namespace(self) -> str:
@@ -66,18 +71,19 @@ async def private_namespace_and_schema(stack: Any) -> AsyncIterator[tuple[str, s
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Service]:
-    """The service from its real ports, but for API keys: those a test hands out."""
-    keys = fakes.FakeKeyVerifier()
+    """The service from its real ports, but for API keys and the composer's users: those a
+    test hands out."""
+    keys, staff = fakes.FakeKeyVerifier(), fakes.FakeStaff()
 
     @asynccontextmanager
     async def build(settings: Settings) -> AsyncIterator[Ports]:
         async with bootstrap.build(settings) as ports:
-            yield replace(ports, keys=keys)
+            yield replace(ports, keys=keys, staff=staff)
 
     async with AsyncExitStack() as stack:
         service = await stack.enter_async_context(started(create_app(settings, build=build)))
         http = await stack.enter_async_context(service.client("http://recipients"))
-        yield Service(service.app, http, settings, keys, service.ports)
+        yield Service(service.app, http, settings, keys, staff, service.ports)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ async def create(service: Service, auth: dict[str, str], **fields: Any) -> dict[
 
 async def test_customers_are_created_read_edited_and_deleted(service: Service) -> None:
     auth = service.keys.add()
-    owner = str(uuid.uuid4())
+    owner = service.owner_for(auth)
     created = await create(
         service,
         auth,

@@ -39,6 +39,10 @@ class Tenant:
     async def customer(self, email: str, **fields: Any) -> uuid.UUID:
         fields = {"last_name": "山田", "first_name": "太郎", "company": "Acme"} | fields
         fields.setdefault("attributes", {"plan": "gold"})
+        if fields.get("owner_user_id"):  # a user of the tenant, even if not in the snapshot
+            self.service.staff.users.setdefault(self.id, set()).add(
+                uuid.UUID(fields["owner_user_id"])
+            )
         response = await self.service.http.post(
             "/v1/customers", json={"email": email, **fields}, headers=self.auth
         )
@@ -188,6 +192,7 @@ async def test_every_exclusion_rule_and_one_mail_per_customer(
         "excluded_customer": 2,  # one by one, and the one with every reason (counted once)
         "excluded_group": 1,
         "unsubscribed": 1,
+        "complained": 0,
         "bounced": 1,
         "missing_merge_value": 2,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from .conftest import Service
@@ -25,7 +24,7 @@ async def customers(service: Service, auth: dict[str, str]) -> dict[str, dict[st
 
 async def test_csv_import_creates_customers_and_reports_rejected_rows(service: Service) -> None:
     auth = service.keys.add()
-    owner = uuid.uuid4()
+    owner = service.owner_for(auth)
     await service.http.post("/v1/customers", json={"email": "Taken@example.com"}, headers=auth)
     body = (
         "email,last_name,first_name,company,owner_user_id,attr.plan\n"

@@ -44,6 +44,7 @@ async def test_every_recipient_is_published_once_then_the_summary() -> None:
         "excluded_customer": 0,
         "excluded_group": 0,
         "unsubscribed": len(rows) - len(recipients),
+        "complained": 0,
         "bounced": 0,
         "missing_merge_value": 0,
     }

@@ -1,4 +1,5 @@
-"""Bounced and Unsubscribed events register suppression state, once."""
+"""Bounced and Unsubscribed events register the address as opted out, once, and the
+customer's own state."""
 
 from __future__ import annotations
 
@@ -25,31 +26,43 @@ def bounced(**changes: object) -> Bounced:
     return Bounced(**fields)  # type: ignore[arg-type]
 
 
-async def test_a_hard_bounce_registers_the_customer_it_names() -> None:
-    store = fakes.FakeSuppressions()
+def store_with(customer_id: uuid.UUID, email: str = "gone@example.com") -> fakes.FakeSuppressions:
+    return fakes.FakeSuppressions(customers={(fakes.TENANT, customer_id): email})
+
+
+async def test_a_hard_bounce_registers_the_address_and_the_customer_it_names() -> None:
     customer_id = uuid.uuid4()
+    store = store_with(customer_id)
     assert await register_bounce(bounced(customer_id=customer_id), suppressions=store)
     assert store.bounced == {(fakes.TENANT, customer_id): T0}
+    assert store.entries == {(fakes.TENANT, "gone@example.com", "bounced"): (T0, "smtp")}
 
 
 async def test_a_bounce_without_customer_finds_it_by_address_in_any_case() -> None:
     customer_id = uuid.uuid4()
-    store = fakes.FakeSuppressions(customers={(fakes.TENANT, "gone@example.com"): customer_id})
+    store = store_with(customer_id)
     assert await register_bounce(bounced(source="dsn"), suppressions=store)
     assert (fakes.TENANT, customer_id) in store.bounced
 
 
-async def test_soft_bounces_register_nothing() -> None:
+async def test_a_bounce_of_an_address_no_customer_has_is_still_kept() -> None:
     store = fakes.FakeSuppressions()
+    assert await register_bounce(bounced(source="dsn"), suppressions=store)
+    assert list(store.entries) == [(fakes.TENANT, "gone@example.com", "bounced")]
+
+
+async def test_soft_bounces_register_nothing() -> None:
+    customer_id = uuid.uuid4()
+    store = store_with(customer_id)
     assert not await register_bounce(
-        bounced(customer_id=uuid.uuid4(), kind="soft"), suppressions=store
+        bounced(customer_id=customer_id, kind="soft"), suppressions=store
     )
-    assert store.bounced == {}
+    assert store.bounced == {} and store.entries == {}
 
 
 async def test_redelivered_events_keep_the_first_registration() -> None:
-    store = fakes.FakeSuppressions()
     customer_id = uuid.uuid4()
+    store = store_with(customer_id)
     event = Unsubscribed(
         tenant_id=fakes.TENANT, customer_id=customer_id, method="one_click", occurred_at=T0
     )
@@ -63,3 +76,4 @@ async def test_redelivered_events_keep_the_first_registration() -> None:
     assert not await register_unsubscribe(event, suppressions=store)
     assert not await register_unsubscribe(later, suppressions=store)
     assert store.unsubscribed == {(fakes.TENANT, customer_id): T0}
+    assert store.entries == {(fakes.TENANT, "gone@example.com", "unsubscribed"): (T0, "one_click")}

@@ -1,7 +1,7 @@
 -- name: audience
 -- The customers a campaign's recipients spec chooses, with an id after the checkpoint ($2),
 -- in id order: (explicit customers ∪ members of included groups), each once, with the
--- first reason that leaves it out (NULL when it stays), its owner's position among the
+-- first reason that leaves it out (recipients.domain.Exclusion) (NULL when it stays), its owner's position among the
 -- staff of the snapshot, and for those who stay their fragment of the RecipientResolved
 -- JSON (recipients.encoding). Joins and escaping happen here, next to the data, because
 -- Python would spend several times longer on them for a million customers.
@@ -26,19 +26,32 @@ left_out AS (
     SELECT DISTINCT customer_id FROM group_members
     WHERE tenant_id = $1 AND group_id = ANY($5::uuid[]) AND customer_id > $2
 ),
+suppressed AS (
+    -- Opt-outs by address outlive the customer rows they were learnt from (a deleted and
+    -- re-imported customer stays out): the tenant's suppressed addresses, one row each,
+    -- hashed once and probed per candidate.
+    SELECT address,
+           bool_or(reason = 'unsubscribed') AS unsubscribed,
+           bool_or(reason = 'complained') AS complained,
+           bool_or(reason = 'bounced') AS bounced
+    FROM suppressions WHERE tenant_id = $1
+    GROUP BY address
+),
 candidates AS (
     SELECT c.id, c.email, c.last_name, c.first_name, c.company, c.attributes,
            array_position($7::uuid[], c.owner_user_id) AS owner,
            CASE
                WHEN c.id = ANY($6::uuid[]) THEN 'excluded_customer'
                WHEN left_out.customer_id IS NOT NULL THEN 'excluded_group'
-               WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed'
-               WHEN c.bounced_at IS NOT NULL THEN 'bounced'
+               WHEN c.unsubscribed_at IS NOT NULL OR s.unsubscribed THEN 'unsubscribed'
+               WHEN s.complained THEN 'complained'
+               WHEN c.bounced_at IS NOT NULL OR s.bounced THEN 'bounced'
                WHEN {missing_merge_value} THEN 'missing_merge_value'
            END AS excluded
     FROM chosen
     JOIN customers c ON c.tenant_id = $1 AND c.id = chosen.customer_id
     LEFT JOIN left_out ON left_out.customer_id = c.id
+    LEFT JOIN suppressed s ON s.address = lower(c.email)
 )
 SELECT c.id::text AS customer_id,
        c.excluded,

@@ -12,8 +12,9 @@ import asyncpg
 from recipients.customers import ImportReport, Reject
 from recipients.domain import EMAIL_PATTERN, import_id_prefix
 from recipients.imports import CustomerRow, MemberRow
+from recipients.ports import UnknownUsers
 from servicekit.db import load_queries
-from servicekit.errors import NotFound
+from servicekit.errors import Invalid, NotFound
 
 Q = load_queries(Path(__file__).with_name("imports.sql"))
 # Sorting and hashing a million staged rows on disk (the default 4 MB) took longer than the
@@ -46,9 +47,12 @@ class _Counted:
 
 
 class PostgresImporter:
-    def __init__(self, pool: asyncpg.Pool, *, listed_rejects: int = 1000) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, listed_rejects: int = 1000, max_owners: int = 1000
+    ) -> None:
         self._pool = pool
         self._listed_rejects = listed_rejects
+        self._max_owners = max_owners
 
     async def import_customers(
         self,
@@ -56,6 +60,7 @@ class PostgresImporter:
         rows: AsyncIterable[Sequence[CustomerRow]],
         *,
         update_existing: bool,
+        unknown_owners: UnknownUsers,
     ) -> ImportReport:
         staged = _Counted(rows)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -67,6 +72,7 @@ class PostgresImporter:
             )
             await conn.execute("ANALYZE import_customers")
             await conn.execute(Q["reject_invalid_customer_rows"], EMAIL_PATTERN)
+            await self._reject_unknown_owners(conn, unknown_owners)
             await conn.execute(Q["reject_repeated_addresses"])
             updated = 0
             if update_existing:
@@ -104,6 +110,18 @@ class PostgresImporter:
             rejected_by_reason=report.rejected_by_reason,
             rejects=report.rejects,
         )
+
+    async def _reject_unknown_owners(
+        self, conn: asyncpg.Connection, unknown_owners: UnknownUsers
+    ) -> None:
+        named = [r["owner"] for r in await conn.fetch(Q["staged_owners"], self._max_owners + 1)]
+        if len(named) > self._max_owners:
+            raise Invalid.one(
+                "owner_user_id", f"more than {self._max_owners} different owners in one file"
+            )
+        unknown = await unknown_owners(named) if named else set()
+        if unknown:
+            await conn.execute(Q["reject_unknown_owners"], list(unknown))
 
     async def _report(
         self, conn: asyncpg.Connection, rows: int, *, inserted: int, updated: int = 0

@@ -47,6 +47,27 @@ SELECT line, email, problem FROM (
 ) checked
 WHERE problem IS NOT NULL
 
+-- name: staged_owners
+-- The owners the rows not rejected yet name, each once, at most $1 of them; the caller asks
+-- the composer which are users of the tenant. The CASE keeps malformed ids (rejected as
+-- invalid_owner already) away from the cast, whatever order the planner chooses.
+SELECT DISTINCT owner FROM (
+    SELECT CASE WHEN owner_user_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                THEN owner_user_id::uuid END AS owner
+    FROM import_customers s
+    WHERE NOT EXISTS (SELECT FROM import_rejects r WHERE r.line = s.line)
+) named
+WHERE owner IS NOT NULL
+LIMIT $1
+
+-- name: reject_unknown_owners
+-- Rows whose owner ($1: the ids the composer does not know in this tenant) is no user.
+INSERT INTO import_rejects (line, value, reason)
+SELECT line, email, 'unknown_owner' FROM import_customers s
+WHERE CASE WHEN owner_user_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+           THEN owner_user_id::uuid END = ANY($1::uuid[])
+  AND NOT EXISTS (SELECT FROM import_rejects r WHERE r.line = s.line)
+
 -- name: reject_repeated_addresses
 -- Every repetition of an address after its first valid line. Sorted with the "C"
 -- collation (bytes; lower() already folded the case): several times faster than the
@@ -86,12 +107,17 @@ WHERE c.tenant_id = $1 AND lower(c.email) = lower(s.email)
 -- name: insert_new_customers
 -- The remaining rows become customers, ids ascending with the line ($2 is the import's id
 -- prefix, recipients.domain.import_id_prefix): the primary key grows at its end.
+-- An address that opted out before (suppressions) shows so on its new customer.
 INSERT INTO customers (tenant_id, id, email, last_name, first_name, company, attributes,
-                       owner_user_id)
+                       owner_user_id, unsubscribed_at, bounced_at)
 SELECT $1, ($2 || lpad(to_hex(s.line), 12, '0'))::uuid, s.email, coalesce(s.last_name, ''),
        coalesce(s.first_name, ''), coalesce(s.company, ''), coalesce(s.attributes, '{}')::jsonb,
-       nullif(s.owner_user_id, '')::uuid
+       nullif(s.owner_user_id, '')::uuid, u.created_at, b.created_at
 FROM import_customers s
+LEFT JOIN suppressions u
+       ON u.tenant_id = $1 AND u.address = lower(s.email) AND u.reason = 'unsubscribed'
+LEFT JOIN suppressions b
+       ON b.tenant_id = $1 AND b.address = lower(s.email) AND b.reason = 'bounced'
 WHERE NOT EXISTS (SELECT FROM import_rejects r WHERE r.line = s.line)
   AND NOT EXISTS (
       SELECT FROM customers c WHERE c.tenant_id = $1 AND lower(c.email) = lower(s.email)

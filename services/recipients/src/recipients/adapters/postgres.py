@@ -1,4 +1,4 @@
-"""PostgreSQL adapters: customers, groups, suppression state and resolution checkpoints."""
+"""PostgreSQL adapters: customers, groups and resolution checkpoints."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from uuid import UUID
 import asyncpg
 
 from contracts import Unsubscribed
-from recipients.customers import Customer, CustomerInput, Group
+from recipients.adapters import suppressions
+from recipients.customers import Customer, CustomerInput, Group, Reason
 from recipients.domain import AudiencePlan, Checkpoint, new_id, no_exclusions
 from servicekit import outbox
 from servicekit.db import load_queries
@@ -120,6 +121,12 @@ class PostgresCustomers:
                 row = await conn.fetchrow(Q["update_customer"], tenant_id, customer_id, *values)
             except asyncpg.UniqueViolationError:
                 raise Conflict("a customer with this address exists", field="email") from None
+            if row["unsubscribed_at"] is not None:
+                # The person unsubscribed: a new address of theirs is kept out as well.
+                await suppressions.suppress_customer(
+                    conn, tenant_id, customer_id, Reason.UNSUBSCRIBED, row["unsubscribed_at"],
+                    "address_change",
+                )  # fmt: skip
         return _customer(row)
 
     async def delete(self, tenant_id: UUID, customer_id: UUID) -> None:
@@ -127,9 +134,10 @@ class PostgresCustomers:
             raise NotFound("customer")
 
     async def unsubscribe(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> Customer:
-        """Staff unsubscribes a customer: the state and the Unsubscribed event commit together."""
+        """Staff unsubscribes a customer: the state, its address's opt-out and the
+        Unsubscribed event commit together."""
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(Q["unsubscribe_customer"], tenant_id, customer_id, at)
+            row, _ = await suppressions.unsubscribe(conn, tenant_id, customer_id, at, "api")
             if row is None:
                 row = await conn.fetchrow(Q["get_customer"], tenant_id, customer_id)
                 if row is None:
@@ -155,6 +163,11 @@ class PostgresGroups:
         if row is None:
             raise NotFound("group")
         return _group(row)
+
+    async def unknown(self, tenant_id: UUID, group_ids: Sequence[UUID]) -> list[UUID]:
+        rows = await self._pool.fetch(Q["existing_groups"], tenant_id, group_ids)
+        known = {r["id"] for r in rows}
+        return [i for i in dict.fromkeys(group_ids) if i not in known]
 
     async def page(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Group]:
         rows = await self._pool.fetch(Q["list_groups"], tenant_id, after or _FIRST, limit)
@@ -189,23 +202,6 @@ class PostgresGroups:
         )
         if removed is None:
             raise NotFound("membership")
-
-
-class PostgresSuppressions:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-
-    async def unsubscribe(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool:
-        row = await self._pool.fetchrow(Q["unsubscribe_customer"], tenant_id, customer_id, at)
-        return row is not None
-
-    async def bounce_customer(self, tenant_id: UUID, customer_id: UUID, at: datetime) -> bool:
-        bounced = await self._pool.fetchval(Q["bounce_customer"], tenant_id, customer_id, at)
-        return bounced is not None
-
-    async def bounce_address(self, tenant_id: UUID, email: str, at: datetime) -> bool:
-        bounced = await self._pool.fetchval(Q["bounce_address"], tenant_id, email, at)
-        return bounced is not None
 
 
 class PostgresResolutions:

@@ -2,10 +2,15 @@
 
 -- name: insert_customer
 -- A customer added by staff; the unique index on lower(email) turns a taken address into
--- a unique violation the caller reports as a conflict.
+-- a unique violation the caller reports as a conflict. An address that opted out before
+-- (suppressions) shows so on the new customer.
 INSERT INTO customers (tenant_id, id, email, last_name, first_name, company, attributes,
-                       owner_user_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+                       owner_user_id, unsubscribed_at, bounced_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
+        (SELECT created_at FROM suppressions
+         WHERE tenant_id = $1 AND address = lower($3) AND reason = 'unsubscribed'),
+        (SELECT created_at FROM suppressions
+         WHERE tenant_id = $1 AND address = lower($3) AND reason = 'bounced'))
 RETURNING *
 
 -- name: get_customer
@@ -32,12 +37,19 @@ WHERE m.tenant_id = $1 AND m.group_id = $2 AND m.customer_id > $3
 ORDER BY m.customer_id LIMIT $4
 
 -- name: update_customer
--- Staff edits. A new address has never bounced: the bounce registration goes with the old
--- address; an unsubscribe belongs to the person and stays.
+-- Staff edits. The bounce registration goes with the old address (the new one shows its
+-- own, if it ever bounced); an unsubscribe belongs to the person and stays.
 UPDATE customers
 SET email = $3, last_name = $4, first_name = $5, company = $6, attributes = $7::jsonb,
     owner_user_id = $8,
-    bounced_at = CASE WHEN lower(email) = lower($3) THEN bounced_at END,
+    bounced_at = CASE WHEN lower(email) = lower($3) THEN bounced_at ELSE (
+        SELECT created_at FROM suppressions
+        WHERE tenant_id = $1 AND address = lower($3) AND reason = 'bounced'
+    ) END,
+    unsubscribed_at = coalesce(unsubscribed_at, (
+        SELECT created_at FROM suppressions
+        WHERE tenant_id = $1 AND address = lower($3) AND reason = 'unsubscribed'
+    )),
     updated_at = now()
 WHERE tenant_id = $1 AND id = $2
 RETURNING *
@@ -49,25 +61,6 @@ WITH memberships AS (
 )
 DELETE FROM customers WHERE tenant_id = $1 AND id = $2 RETURNING id
 
--- name: unsubscribe_customer
--- 配信停止. Keeps the first time; returns nothing when the customer was already
--- unsubscribed (or does not exist), so that the caller emits no second event.
-UPDATE customers SET unsubscribed_at = $3, updated_at = now()
-WHERE tenant_id = $1 AND id = $2 AND unsubscribed_at IS NULL
-RETURNING *
-
--- name: bounce_customer
--- バウンス登録 of a known customer; keeps the first time, so a redelivery changes nothing.
-UPDATE customers SET bounced_at = $3, updated_at = now()
-WHERE tenant_id = $1 AND id = $2 AND bounced_at IS NULL
-RETURNING id
-
--- name: bounce_address
--- バウンス登録 from a DSN, which knows the address but not the customer.
-UPDATE customers SET bounced_at = $3, updated_at = now()
-WHERE tenant_id = $1 AND lower(email) = lower($2) AND bounced_at IS NULL
-RETURNING id
-
 -- name: insert_group
 INSERT INTO customer_groups (tenant_id, id, name, description)
 VALUES ($1, $2, $3, $4)
@@ -78,6 +71,10 @@ RETURNING *, NULL::bigint AS member_count
 SELECT g.*, (SELECT count(*) FROM group_members m
              WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id) AS member_count
 FROM customer_groups g WHERE g.tenant_id = $1 AND g.id = $2
+
+-- name: existing_groups
+-- Which of the ids are groups of the tenant.
+SELECT id FROM customer_groups WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 
 -- name: list_groups
 -- A page of groups in id order (keyset); sizes are left to get_group.

@@ -7,7 +7,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from recipients.api.deps import ClockDep, CustomersDep, ImporterDep
+from recipients.api.deps import (
+    ClockDep,
+    CustomersDep,
+    ImporterDep,
+    ImportLimitsDep,
+    Manager,
+    OwnersDep,
+    Reader,
+)
 from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
 from recipients.api.models import (
     CustomerIn,
@@ -15,10 +23,11 @@ from recipients.api.models import (
     CustomerPage,
     CustomerPatch,
     ImportReportOut,
+    next_after,
 )
 from recipients.customers import Customer, CustomerInput, checked, patched
-from recipients.imports import customer_rows, parse_content_type
-from servicekit.auth import CurrentPrincipal
+from recipients.imports import customer_rows
+from recipients.media import parse_content_type
 from servicekit.errors import FieldError, Invalid
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -26,13 +35,18 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERROR_R
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 After = Annotated[UUID | None, Query(description="`next_after` of the previous page.")]
 
+FILE_RULES = (
+    " UTF-8 (a byte order mark is allowed) unless the Content-Type names Shift_JIS (read as "
+    "CP932), CP932 or EUC-JP, e.g. `text/csv; charset=shift_jis`; other charsets are refused "
+    "(415). Lines, and CSV records that span lines, are limited in bytes (422 naming the "
+    "line); so are the body and the number of rows (413)."
+)
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
         "description": "CSV with a header line (columns email, last_name, first_name, "
         "company, owner_user_id, attr.<key>; only email is required) or NDJSON (one object "
-        "per line with the same fields, custom attributes under `attributes`). UTF-8 unless "
-        "the Content-Type names another charset, e.g. `text/csv; charset=shift_jis`.",
+        "per line with the same fields, custom attributes under `attributes`)." + FILE_RULES,
         "content": {
             "text/csv": {"schema": {"type": "string"}},
             "application/x-ndjson": {"schema": {"type": "string"}},
@@ -41,11 +55,17 @@ IMPORT_BODY = {
 }
 
 
-@router.post("", status_code=201, summary="Add a customer")
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a customer",
+    description="An owner (`owner_user_id`) must be a user of the tenant (422 otherwise).",
+)
 async def create_customer(
-    body: CustomerIn, principal: CurrentPrincipal, customers: CustomersDep
+    body: CustomerIn, principal: Manager, customers: CustomersDep, owners: OwnersDep
 ) -> CustomerOut:
     customer = checked(CustomerInput(**body.model_dump()))
+    await owners.check(customer.owner_user_id)
     return CustomerOut.of(await customers.create(principal.tenant_id, customer))
 
 
@@ -57,7 +77,7 @@ async def create_customer(
     "company contains it (any case).",
 )
 async def list_customers(
-    principal: CurrentPrincipal,
+    principal: Reader,
     customers: CustomersDep,
     after: After = None,
     limit: Limit = 100,
@@ -82,7 +102,7 @@ async def list_customers(
 
 @router.get("/{customer_id}", summary="Read a customer, with its unsubscribe and bounce state")
 async def get_customer(
-    customer_id: UUID, principal: CurrentPrincipal, customers: CustomersDep
+    customer_id: UUID, principal: Reader, customers: CustomersDep
 ) -> CustomerOut:
     return CustomerOut.of(await customers.get(principal.tenant_id, customer_id))
 
@@ -92,12 +112,18 @@ async def get_customer(
     summary="Edit a customer",
     description="Only the fields present change; `attributes` is replaced as a whole; "
     "`owner_user_id: null` removes the owner. A new address clears the bounce registration "
-    "(it belonged to the old address); an unsubscribe stays.",
+    "(it belonged to the old address); an unsubscribe stays. An owner must be a user of the "
+    "tenant (422 otherwise).",
 )
 async def update_customer(
-    customer_id: UUID, body: CustomerPatch, principal: CurrentPrincipal, customers: CustomersDep
+    customer_id: UUID,
+    body: CustomerPatch,
+    principal: Manager,
+    customers: CustomersDep,
+    owners: OwnersDep,
 ) -> CustomerOut:
     changes = _changes(body)
+    await owners.check(changes.get("owner_user_id"))
     updated = await customers.update(
         principal.tenant_id, customer_id, lambda current: patched(current, changes)
     )
@@ -106,7 +132,7 @@ async def update_customer(
 
 @router.delete("/{customer_id}", status_code=204, summary="Delete a customer")
 async def delete_customer(
-    customer_id: UUID, principal: CurrentPrincipal, customers: CustomersDep
+    customer_id: UUID, principal: Manager, customers: CustomersDep
 ) -> Response:
     await customers.delete(principal.tenant_id, customer_id)
     return Response(status_code=204)
@@ -120,7 +146,7 @@ async def delete_customer(
     "nothing.",
 )
 async def unsubscribe_customer(
-    customer_id: UUID, principal: CurrentPrincipal, customers: CustomersDep, clock: ClockDep
+    customer_id: UUID, principal: Manager, customers: CustomersDep, clock: ClockDep
 ) -> CustomerOut:
     return CustomerOut.of(
         await customers.unsubscribe(principal.tenant_id, customer_id, clock.now())
@@ -131,23 +157,29 @@ async def unsubscribe_customer(
     "/import",
     summary="Import customers from CSV or NDJSON",
     description="All or nothing: a file that cannot be read imports nothing (422 with the "
-    "line). Rows with an invalid address or owner id, over-long values, or an address that "
-    "repeats an earlier line are rejected and reported; the others are imported. An address "
-    "that is a customer already is rejected as a duplicate, or updated with "
-    "`on_existing=update` (columns the file has; attributes merged).",
+    "line). Rows with an invalid address, an owner that is no user of the tenant, over-long "
+    "values, or an address that repeats an earlier line are rejected and reported; the "
+    "others are imported. An address that is a customer already is rejected as a "
+    "duplicate, or updated with `on_existing=update` (columns the file has; attributes "
+    "merged).",
     openapi_extra=IMPORT_BODY,
     responses=IMPORT_ERROR_RESPONSES,
 )
 async def import_customers(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Manager,
     importer: ImporterDep,
+    limits: ImportLimitsDep,
+    owners: OwnersDep,
     on_existing: Literal["reject", "update"] = "reject",
 ) -> ImportReportOut:
-    fmt, encoding = parse_content_type(request.headers.get("content-type", ""))
-    rows = customer_rows(request.stream(), fmt, encoding)
+    fmt, charset = parse_content_type(request.headers.get("content-type", ""))
+    rows = customer_rows(request.stream(), fmt, charset, limits)
     report = await importer.import_customers(
-        principal.tenant_id, rows, update_existing=on_existing == "update"
+        principal.tenant_id,
+        rows,
+        update_existing=on_existing == "update",
+        unknown_owners=owners.unknown,
     )
     return ImportReportOut.of(fmt.value, report)
 
@@ -163,5 +195,5 @@ def _changes(body: CustomerPatch) -> dict[str, Any]:
 def customer_page(customers: list[Customer], limit: int) -> CustomerPage:
     return CustomerPage(
         items=[CustomerOut.of(c) for c in customers],
-        next_after=customers[-1].id if len(customers) == limit else None,
+        next_after=next_after(customers, limit),
     )

@@ -6,11 +6,20 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from recipients.api.customers import IMPORT_BODY, After, Limit, customer_page
-from recipients.api.deps import CustomersDep, GroupsDep, ImporterDep
+from recipients.api.customers import FILE_RULES, IMPORT_BODY, After, Limit, customer_page
+from recipients.api.deps import (
+    CustomersDep,
+    GroupsDep,
+    ImporterDep,
+    ImportLimitsDep,
+    Manager,
+    Reader,
+)
 from recipients.api.errors import ERROR_RESPONSES, IMPORT_ERROR_RESPONSES
 from recipients.api.models import (
     CustomerPage,
+    GroupCheckIn,
+    GroupCheckOut,
     GroupIn,
     GroupOut,
     GroupPage,
@@ -18,40 +27,51 @@ from recipients.api.models import (
     ImportReportOut,
     MembersAdded,
     MembersIn,
+    next_after,
 )
 from recipients.customers import check_group_name
-from recipients.imports import member_rows, parse_content_type
-from servicekit.auth import CurrentPrincipal
+from recipients.imports import member_rows
+from recipients.media import parse_content_type
 from servicekit.errors import NotFound
 
 router = APIRouter(prefix="/v1/groups", tags=["groups"], responses=ERROR_RESPONSES)
 
 
 @router.post("", status_code=201, summary="Create a group")
-async def create_group(body: GroupIn, principal: CurrentPrincipal, groups: GroupsDep) -> GroupOut:
+async def create_group(body: GroupIn, principal: Manager, groups: GroupsDep) -> GroupOut:
     name = check_group_name(body.name)
     return GroupOut.of(await groups.create(principal.tenant_id, name, body.description))
 
 
 @router.get("", summary="List groups", description="Pages in id order.")
 async def list_groups(
-    principal: CurrentPrincipal, groups: GroupsDep, after: After = None, limit: Limit = 100
+    principal: Reader, groups: GroupsDep, after: After = None, limit: Limit = 100
 ) -> GroupPage:
     page = await groups.page(principal.tenant_id, after=after, limit=limit)
     return GroupPage(
         items=[GroupOut.of(g) for g in page],
-        next_after=page[-1].id if len(page) == limit else None,
+        next_after=next_after(page, limit),
     )
 
 
+@router.post(
+    "/check",
+    summary="Which ids are no groups of the tenant",
+    description="For services that keep group references (the composer's campaigns): "
+    "another tenant's group is as unknown as a missing one.",
+)
+async def check_groups(body: GroupCheckIn, principal: Reader, groups: GroupsDep) -> GroupCheckOut:
+    return GroupCheckOut(unknown=await groups.unknown(principal.tenant_id, body.group_ids))
+
+
 @router.get("/{group_id}", summary="Read a group, with its number of members")
-async def get_group(group_id: UUID, principal: CurrentPrincipal, groups: GroupsDep) -> GroupOut:
+async def get_group(group_id: UUID, principal: Reader, groups: GroupsDep) -> GroupOut:
     return GroupOut.of(await groups.get(principal.tenant_id, group_id))
 
 
 @router.patch("/{group_id}", summary="Rename or describe a group")
 async def update_group(
-    group_id: UUID, body: GroupPatch, principal: CurrentPrincipal, groups: GroupsDep
+    group_id: UUID, body: GroupPatch, principal: Manager, groups: GroupsDep
 ) -> GroupOut:
     current = await groups.get(principal.tenant_id, group_id)
     name = check_group_name(body.name) if body.name is not None else current.name
@@ -62,7 +82,7 @@ async def update_group(
 @router.delete(
     "/{group_id}", status_code=204, summary="Delete a group", description="Customers stay."
 )
-async def delete_group(group_id: UUID, principal: CurrentPrincipal, groups: GroupsDep) -> Response:
+async def delete_group(group_id: UUID, principal: Manager, groups: GroupsDep) -> Response:
     await groups.delete(principal.tenant_id, group_id)
     return Response(status_code=204)
 
@@ -72,7 +92,7 @@ async def delete_group(group_id: UUID, principal: CurrentPrincipal, groups: Grou
 )
 async def list_members(
     group_id: UUID,
-    principal: CurrentPrincipal,
+    principal: Reader,
     customers: CustomersDep,
     after: After = None,
     limit: Limit = 100,
@@ -88,7 +108,7 @@ async def list_members(
     "neither is an error.",
 )
 async def add_members(
-    group_id: UUID, body: MembersIn, principal: CurrentPrincipal, groups: GroupsDep
+    group_id: UUID, body: MembersIn, principal: Manager, groups: GroupsDep
 ) -> MembersAdded:
     added, unknown = await groups.add_members(principal.tenant_id, group_id, body.customer_ids)
     already = len(set(body.customer_ids)) - len(added) - len(unknown)
@@ -99,7 +119,7 @@ async def add_members(
     "/{group_id}/members/{customer_id}", status_code=204, summary="Add one customer to a group"
 )
 async def add_member(
-    group_id: UUID, customer_id: UUID, principal: CurrentPrincipal, groups: GroupsDep
+    group_id: UUID, customer_id: UUID, principal: Manager, groups: GroupsDep
 ) -> Response:
     _, unknown = await groups.add_members(principal.tenant_id, group_id, [customer_id])
     if unknown:
@@ -113,7 +133,7 @@ async def add_member(
     summary="Remove a customer from a group",
 )
 async def remove_member(
-    group_id: UUID, customer_id: UUID, principal: CurrentPrincipal, groups: GroupsDep
+    group_id: UUID, customer_id: UUID, principal: Manager, groups: GroupsDep
 ) -> Response:
     await groups.remove_member(principal.tenant_id, group_id, customer_id)
     return Response(status_code=204)
@@ -130,7 +150,7 @@ async def remove_member(
         "requestBody": {
             **IMPORT_BODY["requestBody"],
             "description": "CSV with a header line (customer_id and/or email) or NDJSON "
-            '(`{"customer_id": "…"}` or `{"email": "…"}` per line).',
+            '(`{"customer_id": "…"}` or `{"email": "…"}` per line).' + FILE_RULES,
         }
     },
     responses=IMPORT_ERROR_RESPONSES,
@@ -138,10 +158,11 @@ async def remove_member(
 async def import_members(
     group_id: UUID,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Manager,
     importer: ImporterDep,
+    limits: ImportLimitsDep,
 ) -> ImportReportOut:
-    fmt, encoding = parse_content_type(request.headers.get("content-type", ""))
-    rows = member_rows(request.stream(), fmt, encoding)
+    fmt, charset = parse_content_type(request.headers.get("content-type", ""))
+    rows = member_rows(request.stream(), fmt, charset, limits)
     report = await importer.import_members(principal.tenant_id, group_id, rows)
     return ImportReportOut.of(fmt.value, report)

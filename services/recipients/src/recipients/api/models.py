@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from recipients.customers import Customer, Group, ImportReport
+from recipients.customers import Customer, Group, ImportReport, Lift, Reason, Suppression
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+def next_after(page: Sequence[_Identified], limit: int) -> UUID | None:
+    """The keyset cursor of the page after a full one; None after the last page."""
+    return page[-1].id if len(page) == limit else None
 
 
 class _Body(BaseModel):
@@ -23,7 +35,8 @@ class CustomerIn(_Body):
         default={}, description="Custom attributes, usable as merge fields `attr.<key>`."
     )
     owner_user_id: UUID | None = Field(
-        default=None, description="Owner (担当者): the user who sends as owner."
+        default=None,
+        description="Owner (担当者): the user who sends as owner; a user of the tenant.",
     )
 
 
@@ -116,6 +129,16 @@ class GroupPage(BaseModel):
     next_after: UUID | None
 
 
+class GroupCheckIn(_Body):
+    group_ids: list[UUID] = Field(max_length=1000, description="Ids to look for.")
+
+
+class GroupCheckOut(BaseModel):
+    unknown: list[UUID] = Field(
+        description="The ids, each once and in order, that are no groups of the tenant."
+    )
+
+
 class MembersIn(_Body):
     customer_ids: list[UUID] = Field(min_length=1, max_length=1000)
 
@@ -130,7 +153,8 @@ class RejectOut(BaseModel):
     line: int = Field(description="Line of the file where the row starts (1 = first line).")
     value: str = Field(description="The address or id the row names.")
     reason: str = Field(
-        description="invalid_address, duplicate, invalid_owner, too_long (customers); "
+        description="invalid_address, duplicate, invalid_owner, unknown_owner (no user of "
+        "the tenant), too_long (customers); "
         "invalid_address, invalid_customer_id, missing_customer, unknown_customer, duplicate "
         "(memberships)."
     )
@@ -162,3 +186,60 @@ class ImportReportOut(BaseModel):
             ],
             rejects_truncated=report.rejected > len(report.rejects),
         )
+
+
+class SuppressionOut(BaseModel):
+    id: UUID
+    address: str = Field(description="The address, in lower case.")
+    reason: Reason = Field(description="unsubscribed, bounced or complained.")
+    source: str = Field(
+        description="How it was learnt: one_click, form, api (staff), smtp, dsn, "
+        "address_change (an unsubscribed customer's new address), customer (from before)."
+    )
+    customer_id: UUID | None = Field(description="The customer it was learnt from, if any.")
+    created_at: datetime = Field(description="When the address opted out.")
+
+    @classmethod
+    def of(cls, entry: Suppression) -> SuppressionOut:
+        return cls(
+            id=entry.id,
+            address=entry.address,
+            reason=entry.reason,
+            source=entry.source,
+            customer_id=entry.customer_id,
+            created_at=entry.created_at,
+        )
+
+
+class SuppressionPage(BaseModel):
+    items: list[SuppressionOut]
+    next_after: UUID | None
+
+
+class LiftIn(_Body):
+    reason: str = Field(
+        min_length=1, max_length=1000, description="Why the opt-out is lifted (kept)."
+    )
+
+
+class LiftOut(BaseModel):
+    id: UUID
+    entry: SuppressionOut = Field(description="The entry as it was before it was lifted.")
+    lifted_at: datetime
+    lifted_by: UUID = Field(description="The admin who lifted it.")
+    reason: str = Field(description="Why it was lifted.")
+
+    @classmethod
+    def of(cls, lift: Lift) -> LiftOut:
+        return cls(
+            id=lift.id,
+            entry=SuppressionOut.of(lift.entry),
+            lifted_at=lift.lifted_at,
+            lifted_by=lift.lifted_by,
+            reason=lift.note,
+        )
+
+
+class LiftPage(BaseModel):
+    items: list[LiftOut]
+    next_after: UUID | None
