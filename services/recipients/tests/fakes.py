@@ -180,6 +180,11 @@ class FakeSuppressions:
         self.unsubscribed.setdefault((tenant_id, customer_id), at)
         return self._enter(tenant_id, address, "unsubscribed", at, source) or new
 
+    async def complain(
+        self, tenant_id: UUID, email: str, at: datetime, *, customer_id: UUID | None = None
+    ) -> bool:
+        return self._enter(tenant_id, email, "complained", at, "arf")
+
     async def bounce(
         self,
         tenant_id: UUID,

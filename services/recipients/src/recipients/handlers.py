@@ -6,7 +6,14 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Sequence
 
-from contracts import AudienceResolved, Bounced, BounceKind, CampaignScheduled, Unsubscribed
+from contracts import (
+    AudienceResolved,
+    Bounced,
+    BounceKind,
+    CampaignScheduled,
+    Complained,
+    Unsubscribed,
+)
 from recipients.domain import AudiencePlan, Checkpoint, audience_event_id, plan_audience
 from recipients.encoding import RecipientEncoder
 from recipients.ports import (
@@ -129,6 +136,12 @@ async def register_bounce(event: Bounced, *, suppressions: Suppressions) -> bool
         event.occurred_at,
         customer_id=event.customer_id,
         source=event.source,
+    )
+
+
+async def register_complaint(event: Complained, *, suppressions: Suppressions) -> bool:
+    return await suppressions.complain(
+        event.tenant_id, event.email, event.occurred_at, customer_id=event.customer_id
     )
 
 

@@ -108,6 +108,13 @@ class Suppressions(Protocol):
         address is still theirs."""
         ...
 
+    async def complain(
+        self, tenant_id: UUID, email: str, at: datetime, *, customer_id: UUID | None = None
+    ) -> bool:
+        """The recipient of a message reported it as spam: the address is kept out of bulk
+        mail (and of individual mail), like a bounce."""
+        ...
+
     async def page(
         self,
         tenant_id: UUID,

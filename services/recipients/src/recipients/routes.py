@@ -9,6 +9,7 @@ from contracts import (
     AudienceResolved,
     Bounced,
     CampaignScheduled,
+    Complained,
     RecipientResolved,
     Unsubscribed,
     topics,
@@ -55,6 +56,11 @@ async def on_bounced(event: Bounced, ports: Ports) -> None:
         metrics.SUPPRESSIONS.labels("bounced").inc()
 
 
+async def on_complained(event: Complained, ports: Ports) -> None:
+    if await handlers.register_complaint(event, suppressions=ports.suppressions):
+        metrics.SUPPRESSIONS.labels("complained").inc()
+
+
 async def on_unsubscribed(event: Unsubscribed, ports: Ports) -> None:
     if await handlers.register_unsubscribe(event, suppressions=ports.suppressions):
         metrics.SUPPRESSIONS.labels("unsubscribed").inc()
@@ -84,6 +90,12 @@ def subscriptions(settings: Settings) -> list[Subscription[Ports]]:
             Bounced,
             on_bounced,
             "Bounces: hard ones register the customer as bounced.",
+        ),
+        Subscription(
+            topics.COMPLAINED,
+            Complained,
+            on_complained,
+            "Spam complaints: the address is kept out of every later mail.",
         ),
         Subscription(
             topics.UNSUBSCRIBED,

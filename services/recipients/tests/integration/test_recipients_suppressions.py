@@ -11,8 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts import Bounced, RecipientSpec, Unsubscribed
-from recipients.domain import new_id
+from contracts import Bounced, Complained, RecipientSpec, Unsubscribed
 from servicekit.auth import Role
 from testkit.waiting import until
 
@@ -29,17 +28,21 @@ async def opt_out_three(service: Service, t: Tenant) -> dict[str, uuid.UUID]:
     await service.publish(
         Bounced(tenant_id=t.id, customer_id=ids["bounce"], email="Bounce@Example.com", kind="hard")
     )
-    # Complaints (ARF, SPEC §9.6) arrive by an event still to come; the entry it will write:
-    await service.ports.database.pool.execute(
-        "INSERT INTO suppressions (tenant_id, id, address, reason, source, customer_id,"
-        " created_at) VALUES ($1, $2, 'complain@example.com', 'complained', 'arf', $3, now())",
-        t.id, new_id(), ids["complain"],
-    )  # fmt: skip
+    await service.publish(
+        Complained(
+            tenant_id=t.id,
+            campaign_id=uuid.uuid4(),
+            message_id=uuid.uuid4(),
+            customer_id=ids["complain"],
+            email="Complain@Example.com",
+        )
+    )
 
-    async def bounced() -> bool:
-        return bool((await t.state(ids["bounce"]))["bounced"])
+    async def registered() -> bool:
+        reasons = {e["reason"] for e in await entries(service, t.auth)}
+        return bool((await t.state(ids["bounce"]))["bounced"]) and "complained" in reasons
 
-    await until(bounced, bool, within=20, what="bounce registered")
+    await until(registered, bool, within=20, what="bounce and complaint registered")
     for customer_id in ids.values():
         deleted = await service.http.delete(f"/v1/customers/{customer_id}", headers=t.auth)
         assert deleted.status_code == 204

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import recipients_tests_fakes as fakes
 
-from contracts import Bounced, Unsubscribed
-from recipients.handlers import register_bounce, register_unsubscribe
+from contracts import Bounced, Complained, Unsubscribed
+from recipients.handlers import register_bounce, register_complaint, register_unsubscribe
 
 T0 = datetime(2025, 4, 1, tzinfo=UTC)
 
@@ -77,3 +77,18 @@ async def test_redelivered_events_keep_the_first_registration() -> None:
     assert not await register_unsubscribe(later, suppressions=store)
     assert store.unsubscribed == {(fakes.TENANT, customer_id): T0}
     assert store.entries == {(fakes.TENANT, "gone@example.com", "unsubscribed"): (T0, "one_click")}
+
+
+async def test_a_complaint_keeps_the_address_out_once() -> None:
+    complaint = Complained(
+        tenant_id=fakes.TENANT,
+        campaign_id=uuid.uuid4(),
+        message_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        email="Angry@Example.com",
+        occurred_at=T0,
+    )
+    store = fakes.FakeSuppressions()
+    assert await register_complaint(complaint, suppressions=store)
+    assert not await register_complaint(complaint, suppressions=store)
+    assert store.entries == {(fakes.TENANT, "angry@example.com", "complained"): (T0, "arf")}

@@ -97,6 +97,15 @@ class PostgresSuppressions:
                 marked = await conn.fetchval(Q["bounce_address"], tenant_id, email, at)
         return entry is not None or marked is not None
 
+    async def complain(
+        self, tenant_id: UUID, email: str, at: datetime, *, customer_id: UUID | None = None
+    ) -> bool:
+        entry = await self._pool.fetchval(
+            Q["suppress"], tenant_id, new_id(), email, Reason.COMPLAINED.value, "arf",
+            customer_id, at,
+        )  # fmt: skip
+        return entry is not None
+
     async def page(
         self,
         tenant_id: UUID,
