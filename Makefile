@@ -11,7 +11,7 @@ ENV := set -a; source .local/env; set +a;
 PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/hostile tests/e2e
 
 .PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
-        docs schemas demo bench clean hostile
+        docs schemas demo bench clean screenshots hostile
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ test: up lint check-generated ## everything: deps, stack, lint, unit, integratio
 	$(ENV) $(UV) run --frozen pytest -p no:randomly $(PYTEST_TIERS)
 
 unit: uv ## unit tier only (no infrastructure)
-	$(UV) run --frozen pytest -m "not integration and not e2e and not fault" $(PYTEST_TIERS)
+	$(UV) run --frozen pytest -m "not integration and not e2e and not fault and not browser" $(PYTEST_TIERS)
 
 integration: up
 	$(ENV) $(UV) run --frozen pytest -m integration $(PYTEST_TIERS)
@@ -67,6 +67,9 @@ hostile: up ## hostile input against the running services
 
 demo: up ## run a real campaign through every service and print the summary line
 	$(ENV) $(UV) run --frozen python tools/demo.py
+
+screenshots: up ## PNGs of the console's main screens into docs/console/ (Debian's chromium)
+	$(ENV) $(UV) run --frozen python tools/screenshots.py
 
 bench: up ## benchmarks, each beside a reference measured in the same run
 	$(ENV) $(UV) run --frozen python bench/run.py

@@ -81,7 +81,7 @@ def _from_env() -> Stack:
         smtp_host=os.environ["SMTP_HOST"],
         smtp_port=int(os.environ["SMTP_PORT"]),
         sink_api=os.environ.get("SINK_API_URL", "http://127.0.0.1:8025"),
-        token_secret=os.environ.get("TOKEN_SECRET", "test-secret"),
+        token_secret=os.environ.get("TOKEN_SECRET", "1:" + "7b2e9d4f1a6c3058" * 4),
         tracking_base_url=os.environ.get("TRACKING_BASE_URL", "http://127.0.0.1:8004"),
     )
 
@@ -124,7 +124,7 @@ def _containers() -> Iterator[Stack]:  # pragma: no cover - needs a Docker engin
             smtp_host=sink.smtp_host,
             smtp_port=sink.smtp_port,
             sink_api=sink.api_url,
-            token_secret="test-secret",
+            token_secret="1:" + "7b2e9d4f1a6c3058" * 4,
             tracking_base_url="http://127.0.0.1:8004",
         )
 
@@ -133,7 +133,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests under integration/ and e2e/ folders get their marker and the stack."""
     for item in items:
         parts = Path(str(item.fspath)).parts
-        for tier in ("integration", "e2e", "hostile"):
+        for tier in ("integration", "e2e", "hostile", "browser"):
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
                 if "stack" not in item.fixturenames:

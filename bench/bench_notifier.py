@@ -313,7 +313,9 @@ async def run(events: int, users: int) -> dict[str, float | int]:
             response.raise_for_status()
             closed = response.json()
             digest_s = time.monotonic() - t
-            stats = (await client.get(f"http://127.0.0.1:{http_port}/v1/digests/stats")).json()
+            stats = (
+                await client.get(f"http://127.0.0.1:{http_port}/v1/admin/digests/stats")
+            ).json()
     finally:
         notifier.stop()
         sink.terminate()

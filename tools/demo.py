@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,16 @@ async def create_staff(tenant: Tenant) -> list[User]:
         ("高橋 三郎", "member", ""),
     ]
     return [await tenant.add_user(name, role, signature) for name, role, signature in people]
+
+
+async def console_sign_in(tenant: Tenant, user: User) -> None:
+    """A password for a manager of the tenant, shown so that a person can follow the demo in
+    the web console."""
+    password = secrets.token_urlsafe(12)
+    await tenant.admin.composer.call(
+        "PUT", f"/v1/users/{user.id}/password", json={"new_password": password}
+    )
+    say(f"console: {platform.LOCAL.console}  sign in as {user.email} / {password}")
 
 
 # ---------------------------------------------------------------- customers and groups
@@ -186,9 +197,11 @@ async def run() -> str:
     tenant = await platform.new_tenant(
         "株式会社デモ商事", contact="03-1234-5678 / support@demo.example.com"
     )
+    say(f"sending domain {tenant.domain}: DKIM, SPF and DMARC published in DNS, verified")
     staff = await create_staff(tenant)
     manager = staff[0].composer
     say(f"tenant {tenant.id}: admin, {len(staff)} staff")
+    await console_sign_in(tenant, staff[0])
     groups = await seed_customers(tenant, [s.id for s in staff])
 
     first = await compose(manager, "新サービス案内 第1弾", groups)

@@ -24,7 +24,9 @@ DOCS = ROOT / "docs"
 def documents() -> dict[Path, str]:
     out: dict[Path, str] = {}
     for name in SERVICES:
-        settings = importlib.import_module(f"{name}.settings").Settings(token_secret="docs")
+        settings = importlib.import_module(f"{name}.settings").Settings(
+            token_secret="docs", signing_keys_secret="docs" * 8
+        )
         app = importlib.import_module(f"{name}.main").create_app(settings)
         routes = importlib.import_module(f"{name}.routes")
         spec = asyncapi(

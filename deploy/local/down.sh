@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops what deploy/local/up.sh started: the services, then the sink, Redis, Kafka, and
+# Stops what deploy/local/up.sh started: the services, then the sink, DNS, Redis, Kafka, and
 # PostgreSQL only if up.sh was the one that started it. Data is kept (see reset.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,6 +19,7 @@ main() {
     mapfile -t instances < <(recorded_service_instances)
     stop_processes TERM "${instances[@]}"
     stop_processes TERM sink
+    stop_processes TERM dns
     stop_processes TERM redis
     stop_processes TERM kafka
     stop_postgres_if_ours

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs and is missing: Debian packages (PostgreSQL, Redis,
-# Postfix's smtp-sink/smtp-source, wrk, nginx, a JDK and Maven for Kafka) and the Kafka jars.
+# Postfix's smtp-sink/smtp-source, wrk, nginx, unbound for DNS, a JDK and Maven for Kafka)
+# and the Kafka jars.
 # Idempotent; needs root (or sudo) only when a package is missing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(postgresql redis-server postfix wrk nginx-light curl openssl iproute2 procps util-linux)
+# chromium and a Japanese font: the console's browser tests and screenshots (never a browser
+# downloaded by a tool).
+PACKAGES=(postgresql redis-server postfix wrk nginx-light unbound curl openssl iproute2 procps util-linux
+    chromium fonts-noto-cjk)
 KAFKA_POM=$ROOT/deploy/local/kafka/pom.xml
 
 as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
@@ -34,10 +38,11 @@ install_packages() {
 }
 
 # The packages may start their own daemons (where init scripts are allowed to run); up.sh
-# starts its own Redis on 6379 and nothing of ours may listen on 25 or 80.
+# starts its own Redis on 6379 and its own unbound on 5353, and nothing of ours may listen
+# on 25, 53 or 80 (nor may a packaged unbound ask the internet's root servers anything).
 stop_packaged_daemons() {
     local daemon
-    for daemon in postfix redis-server nginx; do
+    for daemon in postfix redis-server nginx unbound; do
         if [[ -x /etc/init.d/$daemon ]] && as_root service "$daemon" status >/dev/null 2>&1; then
             say "stopping and disabling the packaged $daemon daemon"
             as_root service "$daemon" stop || warn "could not stop $daemon"
@@ -69,6 +74,8 @@ main() {
     install_kafka_jars
     [[ -x /usr/sbin/smtp-sink && -x /usr/sbin/smtp-source ]] ||
         die "postfix's smtp-sink/smtp-source are missing from /usr/sbin"
+    command -v unbound >/dev/null && command -v unbound-control >/dev/null ||
+        die "unbound/unbound-control are missing"
     say "install: everything present"
 }
 

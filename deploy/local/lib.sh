@@ -18,6 +18,8 @@ REDIS_DIR=$LOCAL_DIR/redis
 SINK_STORE=$LOCAL_DIR/devsink
 ENV_FILE=$LOCAL_DIR/env
 TOKEN_SECRET_FILE=$LOCAL_DIR/token_secret
+SIGNING_SECRET_FILE=$LOCAL_DIR/signing_keys_secret
+DNS_DIR=$LOCAL_DIR/dns
 POSTGRES_MARKER=$PID_DIR/postgres.started
 
 KAFKA_PORT=9092
@@ -27,8 +29,10 @@ REDIS_PORT=6379
 SINK_SMTP_PORT=2525
 SINK_HTTP_PORT=8025
 BOUNCE_SMTP_PORT=2626
-ALL_SERVICES=(composer recipients delivery tracking notifier)
-declare -A SERVICE_PORT=([composer]=8001 [recipients]=8002 [delivery]=8003 [tracking]=8004 [notifier]=8005)
+DNS_PORT=5353
+DNS_CONTROL_PORT=5354
+ALL_SERVICES=(composer recipients delivery tracking notifier console)
+declare -A SERVICE_PORT=([composer]=8001 [recipients]=8002 [delivery]=8003 [tracking]=8004 [notifier]=8005 [console]=8000)
 
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 STOP_TIMEOUT=${STOP_TIMEOUT:-30}
@@ -54,7 +58,7 @@ show_log_tail() {
 # ---------------------------------------------------------------- setup
 
 make_local_dirs() {
-    mkdir -p "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$KAFKA_DATA" "$REDIS_DIR" "$SINK_STORE"
+    mkdir -p "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$KAFKA_DATA" "$REDIS_DIR" "$SINK_STORE" "$DNS_DIR"
 }
 
 # One stack script at a time; scripts calling each other inherit the lock.
@@ -67,9 +71,10 @@ take_stack_lock() {
 }
 
 write_env_file() {
-    if [[ ! -s $TOKEN_SECRET_FILE ]]; then
-        (umask 077 && openssl rand -hex 32 >"$TOKEN_SECRET_FILE")
-    fi
+    local file
+    for file in "$TOKEN_SECRET_FILE" "$SIGNING_SECRET_FILE"; do
+        [[ -s $file ]] || (umask 077 && openssl rand -hex 32 >"$file")
+    done
     cat >"$ENV_FILE.tmp" <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
 export DATABASE_URL=postgresql://bulkmail:bulkmail@127.0.0.1:$POSTGRES_PORT/bulkmail?sslmode=disable
@@ -79,7 +84,10 @@ export SMTP_PORT=$SINK_SMTP_PORT
 export SINK_API_URL=http://127.0.0.1:$SINK_HTTP_PORT
 export TRACKING_BASE_URL=http://127.0.0.1:${SERVICE_PORT[tracking]}
 export TOKEN_SECRET=$(<"$TOKEN_SECRET_FILE")
+export SIGNING_KEYS_SECRET=$(<"$SIGNING_SECRET_FILE")
 export BOUNCE_SMTP_PORT=$BOUNCE_SMTP_PORT
+export DNS_RESOLVER=127.0.0.1:$DNS_PORT
+export DNS_CONTROL=127.0.0.1:$DNS_CONTROL_PORT
 EOF
     mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
@@ -469,6 +477,55 @@ sink_ready() { port_in_use "$SINK_SMTP_PORT" && http_ok "http://127.0.0.1:$SINK_
 
 sink_wait_ready() { await_ready sink "$LOG_DIR/sink.log" sink_ready; }
 
+# ---------------------------------------------------------------- DNS (unbound)
+
+# Answers for everything and asks nobody: "." is a static local zone, so every answer comes
+# from the records tests and tools add at run time through the control port (testkit.dns,
+# tools/dns.py). The records live in memory: a restarted server starts empty.
+dns_write_config() {
+    cat >"$CONF_DIR/unbound.conf" <<EOF
+server:
+    interface: 127.0.0.1@$DNS_PORT
+    do-ip6: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$DNS_DIR"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    num-threads: 1
+    module-config: "iterator"
+    local-zone: "." static
+    do-not-query-address: 0.0.0.0/0
+    access-control: 127.0.0.0/8 allow
+remote-control:
+    control-enable: yes
+    control-interface: 127.0.0.1
+    control-port: $DNS_CONTROL_PORT
+    control-use-cert: no
+EOF
+}
+
+dns_ready() { unbound-control -c "$CONF_DIR/unbound.conf" status; }
+
+dns_start() {
+    local pid
+    if pid=$(live_pid dns); then
+        say "dns already running (pid $pid)"
+        return 0
+    fi
+    command -v unbound >/dev/null || die "unbound is missing; run deploy/local/install.sh"
+    require_port_free "$DNS_PORT" dns
+    require_port_free "$DNS_CONTROL_PORT" "dns control"
+    dns_write_config
+    say "starting dns (unbound) on :$DNS_PORT"
+    spawn dns "$LOG_DIR/dns.log" unbound -d -c "$CONF_DIR/unbound.conf"
+}
+
+dns_wait_ready() { await_ready dns "$LOG_DIR/dns.log" dns_ready; }
+
 # ---------------------------------------------------------------- services
 
 # Instance k of a service: "delivery" for k=1, then "delivery-2", ...; HTTP port +100 each
@@ -489,7 +546,10 @@ service_start() {
     fi
     require_port_free "$port" "$name"
     say "starting $name on :$port"
+    # The console (and recipients, for key checks) call the composer's and recipients' APIs.
     HTTP_PORT=$port INTERNAL_PORT=$((port + 10)) INSTANCE_ID=$service-$k \
+        COMPOSER_URL=http://127.0.0.1:${SERVICE_PORT[composer]} \
+        RECIPIENTS_URL=http://127.0.0.1:${SERVICE_PORT[recipients]} \
         spawn_uv "$name" "$LOG_DIR/$name.log" "$service"
 }
 

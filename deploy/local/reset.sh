@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Wipes the local data: Kafka's log dirs, Redis, the sink's caught mail and the bulkmail
-# database (dropped and recreated empty). Stops what runs first and, if the stack was up,
-# starts the same components again afterwards. For tests and benchmarks.
+# Wipes the local data: Kafka's log dirs, Redis, the sink's caught mail, the DNS records and
+# the bulkmail database (dropped and recreated empty). Stops what runs first and, if the
+# stack was up, starts the same components again afterwards. For tests and benchmarks.
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 source "$HERE/lib.sh"
@@ -24,7 +24,7 @@ main() {
     delivery_processes=$(printf '%s\n' "${instances[@]}" | grep -c '^delivery' || true)
 
     stop_processes TERM "${instances[@]}"
-    stop_processes TERM sink redis kafka
+    stop_processes TERM sink dns redis kafka
     say "wiping Kafka data, Redis data and the sink's mail"
     rm -rf "$KAFKA_DATA" "$REDIS_DIR" "$SINK_STORE"
     make_local_dirs

@@ -2,15 +2,15 @@
 # Restarts one component of the running stack and waits until it is ready again; for
 # fault-injection tests.
 #
-#   deploy/local/restart.sh [--hard] kafka|postgres|redis|sink|<service>[-<k>]
+#   deploy/local/restart.sh [--hard] kafka|postgres|redis|sink|dns|<service>[-<k>]
 #
 # --hard kills (SIGKILL; PostgreSQL: immediate shutdown) instead of stopping gracefully.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { die "usage: $0 [--hard] kafka|postgres|redis|sink|composer|recipients|delivery[-k]|tracking|notifier"; }
+usage() { die "usage: $0 [--hard] kafka|postgres|redis|sink|dns|composer|recipients|delivery[-k]|tracking|notifier"; }
 
-# kafka, redis or sink: stop, then <name>_start and <name>_wait_ready from lib.sh.
+# kafka, redis, sink or dns: stop, then <name>_start and <name>_wait_ready from lib.sh.
 restart_process() {
     local name=$1 signal=$2
     stop_processes "$signal" "$name"
@@ -48,7 +48,7 @@ main() {
     make_local_dirs
     load_env_file
     case $1 in
-    kafka | redis | sink) restart_process "$1" "$signal" ;;
+    kafka | redis | sink | dns) restart_process "$1" "$signal" ;;
     postgres) restart_postgres "$pg_mode" ;;
     *) restart_service "$1" "$signal" ;;
     esac

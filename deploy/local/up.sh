@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local stack on 127.0.0.1: Kafka, PostgreSQL, Redis, the dev SMTP sink, then the
-# services. Idempotent: whatever already runs (and answers) is reused.
+# Starts the local stack on 127.0.0.1: Kafka, PostgreSQL, Redis, the dev SMTP sink, the DNS
+# server (unbound), then the services. Idempotent: whatever already runs (and answers) is reused.
 #
 #   deploy/local/up.sh
 #   SERVICES="delivery tracking" deploy/local/up.sh    # only these services
@@ -28,9 +28,11 @@ start_infrastructure() {
     postgres_configure
     redis_start
     sink_start
+    dns_start
     kafka_start
     redis_wait_ready
     sink_wait_ready
+    dns_wait_ready
     kafka_wait_ready
 }
 
@@ -58,7 +60,8 @@ main() {
     start_infrastructure
     start_services
     say "up: kafka 127.0.0.1:$KAFKA_PORT, postgres :$POSTGRES_PORT, redis :$REDIS_PORT," \
-        "sink smtp :$SINK_SMTP_PORT http :$SINK_HTTP_PORT; services: ${SERVICES:-none}; env in $ENV_FILE"
+        "sink smtp :$SINK_SMTP_PORT http :$SINK_HTTP_PORT, dns :$DNS_PORT;" \
+        "services: ${SERVICES:-none}; env in $ENV_FILE"
 }
 
 main "$@"

@@ -16,6 +16,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from contracts import CampaignScheduled, decode_any, topics
+from testkit.dns import verify_sending_domains
+from testkit.platform import Api
 
 COMPOSER = os.environ.get("COMPOSER_URL", "http://127.0.0.1:8001")
 
@@ -47,7 +49,10 @@ async def admin() -> dict[str, str]:
         text=True,
         check=True,
     )
-    return {"Authorization": f"Bearer {json.loads(done.stdout)['api_key']}"}
+    key = json.loads(done.stdout)["api_key"]
+    # The admin's domain, registered by bootstrap, must be verified before anything is sent.
+    await verify_sending_domains(Api(COMPOSER, key))
+    return {"Authorization": f"Bearer {key}"}
 
 
 async def test_a_scheduled_campaign_is_released_once_and_a_cancelled_one_never(admin, stack):

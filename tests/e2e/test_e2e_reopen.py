@@ -30,7 +30,7 @@ async def test_a_reopen_within_the_hour_is_counted_but_notified_once(tenant):
         assert response.status_code == 200 and response.headers["content-type"] == "image/gif"
 
     stats = await until(
-        lambda: h.digest_stats(tenant.id),
+        lambda: h.digest_stats(tenant),
         lambda s: s["first_opens"] + s["suppressed_reopens"] >= 2,
         within=30,
         what="notifier classified both opens",

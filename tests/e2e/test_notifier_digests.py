@@ -59,7 +59,7 @@ async def digest_sent_tail(bootstrap: str) -> tuple[AIOKafkaConsumer, TopicParti
 
 async def stats(tenant_id: uuid.UUID) -> dict[str, int]:
     async with httpx.AsyncClient(base_url=NOTIFIER, timeout=10) as http:
-        response = await http.get("/v1/digests/stats", params={"tenant_id": str(tenant_id)})
+        response = await http.get("/v1/admin/digests/stats", params={"tenant_id": str(tenant_id)})
         response.raise_for_status()
         return dict(response.json())
 

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -443,9 +444,13 @@ def test_disruption_budgets_cover_the_autoscaled(kustomization: str) -> None:
 # ---------------------------------------------------------------------------- configuration
 
 
-def example_secrets() -> tuple[dict[str, Any], ...]:
-    path = K8S / "overlays" / "production" / "secrets.example.yaml"
-    return tuple(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+def example_secrets(*, filled_in: bool = False) -> tuple[dict[str, Any], ...]:
+    """The example Secrets; `filled_in`: as an operator completes them, every placeholder
+    replaced by a strong random value (the services refuse the placeholders themselves)."""
+    text = (K8S / "overlays" / "production" / "secrets.example.yaml").read_text()
+    if filled_in:
+        text = re.sub(r"REPLACE-[A-Z0-9-]*", lambda _: secrets.token_hex(32), text)
+    return tuple(doc for doc in yaml.safe_load_all(text) if doc)
 
 
 def secret_data(secret: dict[str, Any]) -> dict[str, str]:
@@ -509,7 +514,7 @@ def test_services_accept_their_environment(
     bound to the pod's addresses, and pointing at the Services of the render."""
     docs = render(kustomization)
     if kustomization == "overlays/production":  # its Secrets are made outside the repository
-        docs = docs + example_secrets()
+        docs = docs + example_secrets(filled_in=True)
     services = of_kind(docs, "Service")
     for name in SERVICES:
         deployment = service_deployment(docs, name)

@@ -6,7 +6,7 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
-from contracts import schemas
+from contracts import ALL_EVENTS, schemas
 from contracts.base import Event
 
 
@@ -88,3 +88,9 @@ def test_nested_change_is_found():
     new["$defs"]["TrackingSettings"]["properties"]["track_opens"] = {"type": "string"}
     problems = schemas.incompatibilities(old, new)
     assert any("tracking.track_opens: type changed" in p for p in problems)
+
+
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=lambda m: m.__name__)
+def test_every_event_is_keyed_by_one_of_its_required_fields(model):
+    field = model.model_fields.get(model.key)
+    assert field is not None and field.is_required(), model.key

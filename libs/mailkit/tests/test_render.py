@@ -85,6 +85,14 @@ def test_footer_with_unsubscribe_company_address_and_contact() -> None:
     assert CODEC.verify(token, Kind.UNSUBSCRIBE).customer_id is not None
 
 
+def test_a_test_send_carries_no_unsubscribe_token() -> None:
+    msg, text, html, _ = render(kind="test")
+    assert str(msg["List-Unsubscribe"]) == f"<{support.TRACKING}/u/test-mail>"
+    for body in (text, html):
+        assert f"{support.TRACKING}/u/test-mail" in body
+        assert not re.findall(r"/u/(?!test-mail)[\w-]+", body)
+
+
 def test_footer_contact_falls_back_to_the_sender_address() -> None:
     _, text, html, _ = render(footer=Footer(company_name="X社", postal_address="大阪"))
     assert "sales@example.com" in text and "sales@example.com" in html

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from servicekit.tokens import Claims, InvalidToken, Kind, TokenCodec, parse_keys
 
-CODEC = TokenCodec.from_secret("1:first-secret,2:older-secret")
+FIRST, OLDER = "1:" + "3f9a1c7e5b2d4680" * 4, "2:" + "a7c31e9b5f0d2468" * 4
+CODEC = TokenCodec.from_secret(f"{FIRST},{OLDER}")
 IDS = [uuid.UUID(int=i * 7919) for i in range(1, 6)]
 
 
@@ -37,14 +38,14 @@ def test_token_of_one_kind_is_refused_as_another():
 
 
 def test_older_key_still_verifies_but_never_signs():
-    old = TokenCodec.from_secret("2:older-secret")
+    old = TokenCodec.from_secret(OLDER)
     token = old.sign(claims())
     assert CODEC.verify(token, Kind.OPEN) == claims()
     assert CODEC.sign(claims()) != token
 
 
 def test_unknown_key_is_refused():
-    other = TokenCodec.from_secret("1:someone-else")
+    other = TokenCodec.from_secret("1:" + "5e0c2a8f6b4d1937" * 4)
     with pytest.raises(InvalidToken):
         CODEC.verify(other.sign(claims()), Kind.OPEN)
 
@@ -110,3 +111,30 @@ def test_altered_bounce_token_is_refused(position, replacement):
         return
     with pytest.raises(InvalidToken):
         CODEC.verify_bounce(altered)
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "short",
+        "1:" + "a" * 200,  # long, but one character
+        "0123456789abcdef" * 3,  # 48 hex characters: 192 bits
+        "1:" + "x" * 10 + ",2:" + "3f9a1c7e5b2d4680" * 4,  # the weak one of two keys
+        "password1234567890password1234567890",
+    ],
+)
+def test_weak_token_secrets_are_refused(weak: str) -> None:
+    with pytest.raises(ValueError, match="32 bytes of entropy"):
+        TokenCodec.from_secret(weak)
+
+
+@pytest.mark.parametrize(
+    "strong",
+    [
+        "3f9a1c7e5b2d4680" * 4,  # `openssl rand -hex 32`
+        "q8Zc1vT3mN5xB7kW9pL2sD4fG6hJ0aRtYuIoPeQwErZ",  # 43 characters of base64
+        "1:" + "3f9a1c7e5b2d4680" * 4 + ",2:" + "a7c31e9b5f0d2468" * 4,
+    ],
+)
+def test_strong_token_secrets_are_taken(strong: str) -> None:
+    assert TokenCodec.from_secret(strong)

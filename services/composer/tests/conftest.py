@@ -14,3 +14,13 @@ def store():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clock():  # type: ignore[no-untyped-def]
     return fakes.FakeClock()
+
+
+@pytest.fixture
+def dns():  # type: ignore[no-untyped-def]
+    return fakes.FakeDns()
+
+
+@pytest.fixture
+def tools(dns):  # type: ignore[no-untyped-def]
+    return fakes.sending_tools(dns)

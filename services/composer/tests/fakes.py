@@ -4,12 +4,15 @@ an exception, so a refused command leaves nothing behind, as in PostgreSQL."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
+from composer.auth import Account
+from composer.bootstrap import Ports
 from composer.domain import (
     Campaign,
     CampaignState,
@@ -19,8 +22,30 @@ from composer.domain import (
     Tenant,
     User,
 )
-from contracts import Event
+from composer.domain_handlers import SendingTools
+from composer.ports import Resolved
+from composer.previews import Previewer
+from composer.sending_domains import (
+    DkimKey,
+    DnsPolicy,
+    DnsUnavailable,
+    Record,
+    SendingDomain,
+)
+from composer.settings import Settings
+from contracts import CampaignScheduled, Event, RecipientResolved
+from mailkit.keys import KeyVault
 from servicekit.auth import Principal, Role
+from servicekit.errors import NotFound
+from testkit.fakes import FakeBus, FakeDatabase, IdleRelay
+
+SECRET = "unit-tests-signing-keys-secret-32+"
+POLICY = DnsPolicy(
+    spf_include="spf.platform.example",
+    bounce_subdomain="bounces",
+    bounce_host="bounce.platform.example",
+    dmarc_rua="mailto:dmarc@{domain}",
+)
 
 
 class FakeClock:
@@ -44,13 +69,14 @@ class State:
     progress: dict[UUID, Progress] = field(default_factory=dict)
     seen: set[UUID] = field(default_factory=set)
     outbox: list[Event] = field(default_factory=list)
+    domains: dict[UUID, SendingDomain] = field(default_factory=dict)
 
 
 class FakeTx:
     def __init__(self, state: State) -> None:
         self.s = state
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
         return self.s.tenants.get(tenant_id)
 
     async def directory(self, tenant_id: UUID) -> Directory | None:
@@ -59,7 +85,7 @@ class FakeTx:
             return None
         users = [u for u in self.s.users.values() if u.tenant_id == tenant_id]
         senders = [x for x in self.s.senders.values() if x.tenant_id == tenant_id]
-        return Directory(tenant, users, senders)
+        return Directory(tenant, users, senders, await self.sending_domains(tenant_id))
 
     async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
         c = self.s.campaigns.get(campaign_id)
@@ -161,6 +187,21 @@ class FakeTx:
         if await self.sender(tenant_id, sender_id):
             del self.s.senders[sender_id]
 
+    async def sending_domains(self, tenant_id: UUID) -> list[SendingDomain]:
+        found = [d for d in self.s.domains.values() if d.tenant_id == tenant_id]
+        return sorted(found, key=lambda d: (d.created_at, d.domain))
+
+    async def sending_domain(self, tenant_id: UUID, domain_id: UUID) -> SendingDomain | None:
+        d = self.s.domains.get(domain_id)
+        return d if d and d.tenant_id == tenant_id else None
+
+    async def save_sending_domain(self, domain: SendingDomain) -> None:
+        self.s.domains[domain.id] = domain
+
+    async def delete_sending_domain(self, tenant_id: UUID, domain_id: UUID) -> None:
+        if await self.sending_domain(tenant_id, domain_id):
+            del self.s.domains[domain_id]
+
 
 class FakeStore:
     def __init__(self) -> None:
@@ -209,10 +250,28 @@ class FakeStore:
 
     # ------------------------------------------------------------ test helpers
 
-    def add_tenant(self, time_zone: str = "Asia/Tokyo") -> Tenant:
+    async def prune_processed(self, days: int) -> None:
+        """Nothing to prune: the fake remembers no handled event ids."""
+
+    def add_tenant(
+        self, time_zone: str = "Asia/Tokyo", *, domains: tuple[str, ...] = ("acme.example",)
+    ) -> Tenant:
+        """A tenant whose `domains` are registered and verified (their keys are stand-ins)."""
         tenant = Tenant(uuid4(), "Acme KK", "1-1 Chiyoda, Tokyo", "03-0000-0000", time_zone)
         self.state.tenants[tenant.id] = tenant
+        for name in domains:
+            self.add_domain(tenant, name)
         return tenant
+
+    def add_domain(self, tenant: Tenant, name: str, status: str = "verified") -> SendingDomain:
+        now = datetime(2029, 1, 1, tzinfo=UTC)
+        key = DkimKey("fake-rsa", "rsa-sha256", "active", "v=DKIM1; k=rsa; p=AAAA", "sealed", now)
+        domain = SendingDomain(
+            uuid4(), tenant.id, name, status, False, now, (key,),  # type: ignore[arg-type]
+            verified_at=now if status == "verified" else None,
+        )  # fmt: skip
+        self.state.domains[domain.id] = domain
+        return domain
 
     def add_user(
         self,
@@ -240,3 +299,188 @@ class FakeStore:
         self.state.users[principal.user_id] = replace(
             self.state.users[principal.user_id], signature=signature
         )
+
+
+class FakeDns:
+    """A zone in memory: what is published answers, the rest is absent."""
+
+    def __init__(self) -> None:
+        self.zone: dict[tuple[str, str], list[str]] = {}
+        self.unavailable = False
+
+    def publish(self, records: list[Record]) -> None:
+        for r in records:
+            if r.type == "MX":
+                data = r.value.split()[1].rstrip(".").lower()
+            else:
+                data = "".join(part.strip('"') for part in r.value.split('" "'))
+            self.zone.setdefault((r.type, r.name), []).append(data)
+
+    def withdraw(self, name: str) -> None:
+        self.zone = {k: v for k, v in self.zone.items() if k[1] != name}
+
+    async def txt(self, name: str) -> list[str]:
+        return self._answer("TXT", name)
+
+    async def mx(self, name: str) -> list[str]:
+        return self._answer("MX", name)
+
+    def _answer(self, rdtype: str, name: str) -> list[str]:
+        if self.unavailable:
+            raise DnsUnavailable(f"{rdtype} {name}: timed out")
+        return list(self.zone.get((rdtype, name), []))
+
+
+def sending_tools(dns: FakeDns) -> SendingTools:
+    return SendingTools(dns=dns, vault=KeyVault(SECRET), policy=POLICY)
+
+
+class FakeHasher:
+    """Not a hash: tests need only that verification matches what was hashed."""
+
+    async def hash(self, password: str) -> str:
+        return f"fake${password[::-1]}"
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == f"fake${password[::-1]}"
+
+
+class FakeLogins:
+    """The Logins port over the FakeStore's users and keys."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.passwords: dict[UUID, str] = {}
+        self.failure_windows: dict[str, tuple[int, datetime]] = {}
+        self.sessions: dict[str, datetime] = {}
+
+    def _account(self, user: User) -> Account:
+        company = self.store.state.tenants[user.tenant_id].company_name
+        return Account(user, company, self.passwords.get(user.id))
+
+    async def accounts(self, email: str) -> list[Account]:
+        users = self.store.state.users.values()
+        return [self._account(u) for u in users if u.email.lower() == email.lower()]
+
+    async def account(self, tenant_id: UUID, user_id: UUID) -> Account | None:
+        user = self.store.state.users.get(user_id)
+        return self._account(user) if user and user.tenant_id == tenant_id else None
+
+    async def set_password(self, tenant_id: UUID, user_id: UUID, password_hash: str) -> None:
+        self.passwords[user_id] = password_hash
+
+    async def failures(self, address: str, since: datetime) -> int:
+        count, start = self.failure_windows.get(address, (0, since))
+        return count if start > since else 0
+
+    async def record_failure(self, address: str, now: datetime, window: timedelta) -> None:
+        count, start = self.failure_windows.get(address, (0, now))
+        if start <= now - window:
+            count, start = 0, now
+        self.failure_windows[address] = (count + 1, start)
+
+    async def clear_failures(self, address: str) -> None:
+        self.failure_windows.pop(address, None)
+
+    async def prune_failures(self, before: datetime) -> None:
+        return None
+
+    async def insert_session(
+        self, key_id: str, secret_hash: str, user: User, expires_at: datetime
+    ) -> None:
+        self.store.state.keys[key_id] = (secret_hash, user.tenant_id, user.id, False)
+        self.sessions[key_id] = expires_at
+
+    async def revoke_session(self, key_id: str) -> None:
+        if key_id in self.sessions:
+            self.store.state.keys[key_id] = (*self.store.state.keys[key_id][:3], True)
+
+    async def revoke_sessions(self, tenant_id: UUID, user_id: UUID) -> None:
+        for key_id in self.sessions:
+            _, tenant, user, _ = self.store.state.keys[key_id]
+            if (tenant, user) == (tenant_id, user_id):
+                await self.revoke_session(key_id)
+
+
+# ---------------------------------------------------------------- the other ports
+
+
+class DictVerifier:
+    """API keys are the dictionary's keys."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, Principal] = {}
+
+    async def verify(self, api_key: str) -> Principal | None:
+        return self.keys.get(api_key)
+
+
+@dataclass
+class FakeCustomer:
+    email: str
+    name: str = ""
+    values: dict[str, str | None] = field(default_factory=dict)
+    excluded: str | None = None
+
+
+class FakeAudience:
+    """The recipients service's one-recipient resolution over a dict of customers."""
+
+    def __init__(self) -> None:
+        self.customers: dict[UUID, FakeCustomer] = {}
+        self.asked: list[tuple[CampaignScheduled, str]] = []
+
+    def add(self, email: str, **kwargs: Any) -> UUID:
+        customer_id = uuid4()
+        self.customers[customer_id] = FakeCustomer(email, **kwargs)
+        return customer_id
+
+    async def recipient(self, campaign: CampaignScheduled, api_key: str) -> Resolved:
+        self.asked.append((campaign, api_key))
+        spec = campaign.recipients
+        if spec.addresses:
+            customer_id, found = uuid4(), FakeCustomer(spec.addresses[0])
+        else:
+            customer_id = spec.customer_ids[0]
+            if customer_id not in self.customers:
+                raise NotFound("customer")
+            found = self.customers[customer_id]
+        recipient = RecipientResolved(
+            tenant_id=campaign.tenant_id,
+            campaign_id=campaign.campaign_id,
+            message_id=uuid4(),
+            customer_id=customer_id,
+            email=spec.deliver_to or found.email,
+            name=found.name,
+            merge_values={f: found.values.get(f) for f in campaign.merge_fields},
+            sender=campaign.sender,
+            notify_user_id=campaign.notify_user_id,
+        )
+        return Resolved(recipient, found.excluded)
+
+
+def fake_build(
+    store: FakeStore,
+    clock: FakeClock,
+    verifier: DictVerifier,
+    audience: FakeAudience | None = None,
+) -> Callable[[Settings], AbstractAsyncContextManager[Ports]]:
+    """`create_app(..., build=fake_build(...))`: the composer on in-memory ports."""
+
+    @asynccontextmanager
+    async def build(_: Settings) -> AsyncIterator[Ports]:
+        yield Ports(
+            database=FakeDatabase(),
+            bus=FakeBus(),
+            store=store,
+            keys=verifier,
+            relay=IdleRelay(),
+            clock=clock,
+            sending=sending_tools(FakeDns()),
+            audience=audience or FakeAudience(),
+            previewer=Previewer("https://t.acme.example"),
+            logins=FakeLogins(store),
+            hasher=FakeHasher(),
+        )
+
+    return build

@@ -39,7 +39,9 @@ class World:
         self.mailer = beside.mailer if beside else fakes.FakeMailer()
         self.publisher = fakes.FakePublisher()
         self.consumer = fakes.FakeConsumer()
-        render = RenderConfig(support.TRACKING, "b.example", TokenCodec.from_secret("1:k"))
+        render = RenderConfig(
+            support.TRACKING, "b.example", TokenCodec.from_secret(support.TOKEN_SECRET)
+        )
         self.catalog = CampaignCatalog(self.campaigns, render)
         self.progress = ProgressReporter(self.campaigns, self.publisher)
         settings: dict[str, Any] = {

@@ -14,16 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from contracts import (
-    Address,
-    CampaignScheduled,
-    Clicked,
     DigestSent,
-    MessageSent,
-    Opened,
-    RecipientSpec,
-    StaffMember,
     Timing,
-    TrackingSettings,
 )
 from notifier.domain import (
     CampaignInfo,
@@ -36,10 +28,12 @@ from notifier.domain import (
     MessageEntry,
     Recorded,
     StaffEntry,
+    digest_stats,
 )
 from notifier.mail import RenderedDigest
 from notifier.periods import Period
 from notifier.ports import Lease, PermanentMailError, UnscheduledHit
+from servicekit.auth import Principal, Role
 
 
 class FakeClock:
@@ -114,6 +108,7 @@ class FakeStore:
     last_open: dict[UUID, datetime] = field(default_factory=dict)
     digests: dict[int, DigestRow] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
+    tenant_counters: Counter[tuple[UUID, str]] = field(default_factory=Counter)
     outbox: list[DigestSent] = field(default_factory=list)
     classified: dict[UUID, HitKind] = field(default_factory=dict)
 
@@ -136,14 +131,18 @@ class FakeStore:
                 if r.hit.event_id in self.hits:
                     continue
                 new[r.kind] += 1
-                self.counters[r.kind.value] += 1
+                self._count(r.hit.tenant_id, r.kind.value)
                 continue
             if r.hit.event_id in self.hits:
                 continue
             self.hits[r.hit.event_id] = Row(r, r.status.value, r.timing, r.period)
             new[r.kind] += 1
-            self.counters[r.kind.value] += 1
+            self._count(r.hit.tenant_id, r.kind.value)
         return dict(new)
+
+    def _count(self, tenant_id: UUID, name: str) -> None:
+        self.counters[name] += 1
+        self.tenant_counters[(tenant_id, name)] += 1
 
     async def save_campaign(self, campaign: CampaignInfo, staff: Sequence[StaffEntry]) -> None:
         self.campaigns_[campaign.campaign_id] = campaign
@@ -281,11 +280,20 @@ class FakeStore:
             tuple(sections.values()),
         )
 
-    async def mark_sending(self, digest_id: int, owner: str) -> bool:
+    async def mark_sending(self, digest_id: int, owner: str, lease_s: float) -> bool:
         d = self.digests[digest_id]
-        if d.lease_owner != owner or d.state != "building":
+        if d.state != "building" or not await self.extend_lease(digest_id, owner, lease_s):
             return False
         d.state = "sending"
+        return True
+
+    async def extend_lease(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        d, now = self.digests[digest_id], self.clock.now()
+        if d.lease_owner != owner or d.lease_until is None or d.lease_until <= now:
+            return False
+        if d.state not in ("building", "sending"):
+            return False
+        d.lease_until = now + timedelta(seconds=lease_s)
         return True
 
     async def mark_sent(self, digest_id: int, owner: str, event: DigestSent) -> bool:
@@ -294,7 +302,7 @@ class FakeStore:
             return False
         d.state, d.lease_until = "sent", None
         self.outbox.append(event)
-        self.counters["digests_sent"] += 1
+        self._count(d.tenant_id, "digests_sent")
         return True
 
     async def release(self, digest_id: int, owner: str, *, retry_in: float, error: str) -> None:
@@ -310,8 +318,30 @@ class FakeStore:
     async def unsent(self, digest_ids: Sequence[int]) -> list[int]:
         return [i for i in digest_ids if self.digests[i].state not in ("sent", "failed")]
 
+    async def stats(self, tenant_id: UUID | None) -> dict[str, Any]:
+        counters = Counter[str]()
+        for (tenant, name), n in self.tenant_counters.items():
+            if tenant_id in (None, tenant):
+                counters[name] += n
+        statuses = Counter(
+            r.status for r in self.hits.values() if tenant_id in (None, r.recorded.hit.tenant_id)
+        )
+        return digest_stats(counters, pending=statuses["pending"], awaiting=statuses["awaiting"])
+
     def by_status(self) -> Counter[str]:
         return Counter(r.status for r in self.hits.values())
+
+
+class FakeKeys(dict[str, Principal]):
+    """API keys, `key -> principal`, as the composer would answer for them."""
+
+    def issue(self, tenant_id: UUID, role: Role = Role.MEMBER) -> dict[str, str]:
+        key = f"bm_{_uuid.uuid4().hex[:16]}_{_uuid.uuid4().hex}"
+        self[key] = Principal(tenant_id, _uuid.uuid4(), role)
+        return {"Authorization": f"Bearer {key}"}
+
+    async def verify(self, api_key: str) -> Principal | None:
+        return self.get(api_key)
 
 
 class FakeMailer:
@@ -336,93 +366,3 @@ class FakeMailer:
 
 def as_dict(message: EmailMessage) -> dict[str, Any]:
     return {k: str(v) for k, v in message.items()}
-
-
-# ---------------------------------------------------------------- event builders
-
-
-@dataclass
-class Scenario:
-    """A tenant with a campaign, its staff and its messages, to build events from."""
-
-    time_zone: str = "Asia/Tokyo"
-    first_open: Timing = Timing.DAILY
-    reopen: Timing = Timing.DAILY
-    click: Timing = Timing.DAILY
-    tenant_id: UUID = field(default_factory=_uuid.uuid4)
-    campaign_id: UUID = field(default_factory=_uuid.uuid4)
-    users: dict[str, StaffMember] = field(default_factory=dict)
-
-    def user(self, key: str) -> StaffMember:
-        if key not in self.users:
-            tag = _uuid.uuid4().hex[:8]
-            self.users[key] = StaffMember(
-                user_id=_uuid.uuid4(), name=f"担当 {key}", email=f"{key}-{tag}@staff.example"
-            )
-        return self.users[key]
-
-    def scheduled(self, at: datetime | None = None, **extra: Any) -> CampaignScheduled:
-        operator = self.user("sender")
-        return CampaignScheduled(
-            tenant_id=self.tenant_id,
-            occurred_at=at or datetime(2026, 11, 25, tzinfo=UTC),
-            campaign_id=self.campaign_id,
-            name="冬のセール",
-            subject="【冬のセール】ご案内",
-            recipients=RecipientSpec(),
-            sender=Address(name=operator.name, email=operator.email),
-            operator=operator,
-            notify_user_id=operator.user_id,
-            staff=list(self.users.values()),
-            time_zone=self.time_zone,
-            tracking=TrackingSettings(
-                first_open_timing=self.first_open,
-                reopen_timing=self.reopen,
-                click_timing=self.click,
-            ),
-            **extra,
-        )
-
-    def sent(self, message_id: UUID, customer: str = "山田 太郎") -> MessageSent:
-        return MessageSent(
-            tenant_id=self.tenant_id,
-            campaign_id=self.campaign_id,
-            message_id=message_id,
-            customer_id=_uuid.uuid5(message_id, "customer"),
-            email=f"c-{message_id.hex[:8]}@customer.example",
-            name=customer,
-            notify_user_id=self.user("sender").user_id,
-        )
-
-    def opened(
-        self, message_id: UUID, at: datetime, user: str = "sender", machine: bool = False
-    ) -> Opened:
-        return Opened(
-            tenant_id=self.tenant_id,
-            occurred_at=at,
-            campaign_id=self.campaign_id,
-            message_id=message_id,
-            customer_id=_uuid.uuid5(message_id, "customer"),
-            notify_user_id=self.user(user).user_id,
-            machine=machine,
-            machine_reason="image proxy" if machine else None,
-        )
-
-    def clicked(
-        self,
-        message_id: UUID,
-        at: datetime,
-        user: str = "sender",
-        url: str = "https://shop.example/sale",
-        machine: bool = False,
-    ) -> Clicked:
-        return Clicked(
-            tenant_id=self.tenant_id,
-            occurred_at=at,
-            campaign_id=self.campaign_id,
-            message_id=message_id,
-            customer_id=_uuid.uuid5(message_id, "customer"),
-            notify_user_id=self.user(user).user_id,
-            url=url,
-            machine=machine,
-        )

@@ -25,7 +25,7 @@ from tracking.front import PortSplit
 from tracking.main import create_app
 from tracking.settings import Settings
 
-SECRET = "1:unit-secret"
+SECRET = "1:" + "9c4e2a6b8d0f1357" * 4
 TOKENS = TokenCodec.from_secret(SECRET)
 NOW = 1_800_000_000.0
 
@@ -52,11 +52,21 @@ class FakePublisher:
 
 
 class FakeMailStore:
+    """Kept mail, with each one's age in days (tests age them by hand)."""
+
     def __init__(self) -> None:
         self.kept: list[tuple[bytes, str, list[str], str]] = []
+        self.ages: list[float] = []
 
     async def keep(self, raw: bytes, *, mail_from: str, rcpt_tos: list[str], reason: str) -> None:
         self.kept.append((raw, mail_from, rcpt_tos, reason))
+        self.ages.append(0.0)
+
+    async def purge(self, *, older_than_days: int, limit: int) -> int:
+        old = [i for i, age in enumerate(self.ages) if age > older_than_days][:limit]
+        for i in reversed(old):
+            del self.kept[i], self.ages[i]
+        return len(old)
 
 
 def ids(seed: int = 1) -> list[uuid.UUID]:

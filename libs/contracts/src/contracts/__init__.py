@@ -2,29 +2,34 @@
 
 from contracts.base import Address, BounceKind, Event, Timing
 from contracts.codec import MalformedEvent, decode, decode_any, encode
+from contracts.delivery import (
+    Bounced,
+    Complained,
+    DeliveryProgress,
+    MessageBlocked,
+    MessageSent,
+    ReportedRecipient,
+    ReportReceived,
+    UnknownResolution,
+)
 from contracts.events import (
     ALL_EVENTS,
     AudienceResolved,
-    Bounced,
     CampaignCancelled,
     CampaignScheduled,
     Clicked,
-    Complained,
-    DeliveryProgress,
     DigestSent,
-    Footer,
-    MessageBlocked,
-    MessageSent,
     Opened,
     RecipientResolved,
+    Unsubscribed,
+)
+from contracts.parts import (
+    Footer,
     RecipientSpec,
-    ReportedRecipient,
-    ReportReceived,
+    RecipientSpecIn,
     SigningKey,
     StaffMember,
     TrackingSettings,
-    UnknownResolution,
-    Unsubscribed,
 )
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "Opened",
     "RecipientResolved",
     "RecipientSpec",
+    "RecipientSpecIn",
     "ReportReceived",
     "ReportedRecipient",
     "SigningKey",

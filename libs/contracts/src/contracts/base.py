@@ -28,6 +28,9 @@ class Event(Model):
     """
 
     topic: ClassVar[str]
+    #: The field whose value is the Kafka message key: events with the same value stay in
+    #: order on one partition. Addresses are keyed case-insensitively.
+    key: ClassVar[str]
 
     event_id: UUID = Field(
         default_factory=uuid4,
@@ -41,8 +44,8 @@ class Event(Model):
     tenant_id: UUID = Field(description="Tenant (account) the event belongs to.")
 
     def partition_key(self) -> bytes:
-        """Kafka message key: events with the same key stay in order on one partition."""
-        raise NotImplementedError
+        value = getattr(self, self.key)
+        return value.bytes if isinstance(value, UUID) else str(value).lower().encode()
 
 
 class Timing(StrEnum):

@@ -64,6 +64,16 @@ class BodyHash:
             lines = _WSP_RUN.sub(b" ", lines).replace(b" \r\n", CRLF)
         self._hash_lines(lines)
 
+    def copy(self) -> BodyHash:
+        """A hash that goes on from where this one is (the constant start of many bodies)."""
+        twin = BodyHash.__new__(BodyHash)
+        twin._hash, twin._partial, twin._empty_lines = (
+            self._hash.copy(),
+            self._partial,
+            self._empty_lines,
+        )
+        return twin
+
     def digest(self) -> bytes:
         """The body hash so far; more chunks may still follow."""
         final = self._hash.copy()

@@ -68,3 +68,12 @@ class Conflict(DomainError):
         super().__init__([FieldError(field, reason)], **({"state": state} if state else {}))
         self.reason = reason
         self.state = state
+
+
+class Unavailable(DomainError):
+    """A service this request depends on did not answer usefully; retrying may help (503)."""
+
+    status = 503
+
+    def __init__(self, what: str) -> None:
+        super().__init__([FieldError(None, f"{what} is unavailable, try again")])

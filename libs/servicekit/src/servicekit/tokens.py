@@ -64,19 +64,47 @@ class BounceClaims:
 
 
 def parse_keys(secret: str) -> dict[int, bytes]:
-    """Keys by id, in the order given (the first one signs)."""
+    """Keys by id, in the order given (the first one signs); each must be strong."""
     secret = secret.strip()
     if not secret:
         raise ValueError("TOKEN_SECRET is empty")
     if ":" not in secret:
-        return {1: secret.encode()}
+        return {1: _strong(secret)}
     keys: dict[int, bytes] = {}
     for part in secret.split(","):
         kid, _, value = part.strip().partition(":")
         if not kid.isdigit() or not 0 < int(kid) < 256 or not value:
             raise ValueError("TOKEN_SECRET entries must look like '<1-255>:<secret>'")
-        keys[int(kid)] = value.encode()
+        keys[int(kid)] = _strong(value)
     return keys
+
+
+#: Bits a character of a secret can carry, by the alphabet the secret is written in.
+_ALPHABETS = (
+    (frozenset("0123456789abcdefABCDEF"), 4.0),
+    (frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="), 6.0),
+)
+MIN_SECRET_BITS = 256
+
+
+def secret_bits(value: str) -> float:
+    """What a secret can hold at most, judged by its alphabet: hex 4 bits a character,
+    base64 6, anything else 6.5; a secret of a handful of distinct characters holds little
+    whatever its length."""
+    if len(set(value)) < 10:
+        return 0.0
+    per_char = next((bits for alphabet, bits in _ALPHABETS if set(value) <= alphabet), 6.5)
+    return per_char * len(value)
+
+
+def _strong(value: str) -> bytes:
+    """Token keys need at least 32 bytes of entropy (SPEC §11): 64 hex characters (what
+    `openssl rand -hex 32` prints), 43 of base64, or 40 of other text."""
+    if secret_bits(value) < MIN_SECRET_BITS:
+        raise ValueError(
+            "TOKEN_SECRET keys need at least 32 bytes of entropy, e.g. `openssl rand -hex 32`"
+        )
+    return value.encode()
 
 
 class TokenCodec:

@@ -16,7 +16,7 @@ from contracts import (
     TrackingSettings,
 )
 
-TOKEN_SECRET = "1:delivery-test-secret"
+TOKEN_SECRET = "1:" + "d3e1a5c7b9f20486" * 4
 TRACKING = "https://t.example.test"
 
 

@@ -5,7 +5,8 @@ progress and digests. Shared by the end-to-end tests, the benchmarks and the dem
 Endpoints come from the environment (`COMPOSER_URL`, `RECIPIENTS_URL`, ... with the local
 stack's ports as defaults); a private copy of the services passes its own `Endpoints`.
 Every tenant made here carries a random marker in its addresses, so runs never see each
-other's data.
+other's data. Its staff are on a sending domain of its own, `<marker>.staff.example.com`,
+registered, published in the local DNS server and verified as it is made.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from testkit import dns
 from testkit.waiting import until
 
 
@@ -34,6 +36,7 @@ class Endpoints:
     tracking: str = os.environ.get("TRACKING_BASE_URL", "http://127.0.0.1:8004")
     notifier: str = os.environ.get("NOTIFIER_URL", "http://127.0.0.1:8005")
     sink: str = os.environ.get("SINK_API_URL", "http://127.0.0.1:8025")
+    console: str = os.environ.get("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
 
     def services(self) -> dict[str, str]:
         return {
@@ -126,6 +129,7 @@ class Tenant:
     marker: str
     admin: User
     staff: list[User] = field(default_factory=list)
+    domain: str = "staff.example.com"  # its verified sending domain
 
     @property
     def endpoints(self) -> Endpoints:
@@ -136,10 +140,14 @@ class Tenant:
         `bounce…` and `defer…` keep their meaning for the dev sink."""
         return f"{local}-{self.marker}@{domain}"
 
+    def staff_address(self, local: str) -> str:
+        """An address on the tenant's sending domain, for staff and registered senders."""
+        return f"{local}@{self.domain}"
+
     async def add_user(self, name: str, role: str, signature: str = "") -> User:
         body = {
             "name": name,
-            "email": self.address(f"staff{len(self.staff) + 1}", "staff.example.com"),
+            "email": self.staff_address(f"staff{len(self.staff) + 1}"),
             "role": role,
             "signature": signature,
         }
@@ -166,9 +174,11 @@ async def new_tenant(
     env: Mapping[str, str] | None = None,
 ) -> Tenant:
     """A new tenant and its admin through the composer's operator command (run with `env`,
-    which names the composer's database, when the services are not the local stack's)."""
+    which names the composer's database and DNS server, when the services are not the
+    local stack's), its sending domain verified."""
     marker = tag()
-    admin_email = f"admin-{marker}@staff.example.com"
+    domain = f"{marker}.staff.example.com"
+    admin_email = f"admin@{domain}"
     done = await asyncio.to_thread(
         subprocess.run,
         [
@@ -198,7 +208,8 @@ async def new_tenant(
         composer=Api(endpoints.composer, keys["api_key"]),
         endpoints=endpoints,
     )
-    return Tenant(id=keys["tenant_id"], marker=marker, admin=admin)
+    await dns.verify_sending_domains(admin.composer, env)
+    return Tenant(id=keys["tenant_id"], marker=marker, admin=admin, domain=domain)
 
 
 # ---------------------------------------------------------------- recipients
@@ -346,12 +357,11 @@ def in_seconds(seconds: float) -> str:
 # ---------------------------------------------------------------- notifier
 
 
-async def digest_stats(tenant_id: str, endpoints: Endpoints = LOCAL) -> dict[str, int]:
-    async with httpx.AsyncClient(base_url=endpoints.notifier, timeout=30) as http:
-        response = await http.get("/v1/digests/stats", params={"tenant_id": tenant_id})
-    if response.status_code >= 400:
-        raise HttpError(response)
-    return dict(response.json())
+async def digest_stats(tenant: Tenant) -> dict[str, int]:
+    """The notifier's digest and hit counters of the tenant, asked with its admin's key."""
+    return dict(
+        await tenant.admin.composer.on(tenant.endpoints.notifier).call("GET", "/v1/digests/stats")
+    )
 
 
 async def close_periods(

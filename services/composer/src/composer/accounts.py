@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from composer import rules
+from composer import domain_handlers, rules
 from composer.domain import RegisteredSender, Tenant, User
 from composer.ports import Store, Tx
+from composer.sending_domains import mail_domain
+from mailkit.keys import KeyVault
 from servicekit.auth import Principal, Role, new_key
 from servicekit.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 
@@ -66,17 +69,22 @@ def tenant_errors(t: TenantInput) -> list[FieldError]:
 
 
 async def bootstrap(
-    tenant_input: TenantInput, admin: UserInput, *, store: Store
+    tenant_input: TenantInput, admin: UserInput, *, store: Store, vault: KeyVault
 ) -> tuple[Tenant, User, IssuedKey]:
-    """A new tenant with its first admin and that admin's key (operator command)."""
+    """A new tenant with its first admin and that admin's key (operator command). The
+    admin's mail domain becomes the tenant's first sending domain, pending until verified."""
     errors = tenant_errors(tenant_input) + user_errors(admin)
     if errors:
         raise Invalid(errors)
     tenant = Tenant(id=uuid4(), **tenant_input.model_dump())
     user = User(uuid4(), tenant.id, admin.name, admin.email, admin.signature, Role.ADMIN)
+    first_domain = domain_handlers.new_domain(
+        tenant.id, mail_domain(admin.email), vault, datetime.now(UTC)
+    )
     async with store.transaction() as tx:
         await tx.insert_tenant(tenant)
         await tx.save_user(user)
+        await tx.save_sending_domain(first_domain)
         key = await _issue(tx, user)
     return tenant, user, key
 
@@ -92,7 +100,7 @@ async def get_tenant(*, actor: Principal, store: Store) -> Tenant:
 async def update_tenant(changes: Mapping[str, object], *, actor: Principal, store: Store) -> Tenant:
     _require(actor, Role.ADMIN, "changing the account information")
     async with store.transaction() as tx:
-        tenant = await tx.tenant(actor.tenant_id)
+        tenant = await tx.tenant(actor.tenant_id, lock=True)
         if tenant is None:
             raise NotFound("tenant")
         current = {k: v for k, v in vars(tenant).items() if k != "id"}
@@ -135,6 +143,7 @@ async def create_user(
         Role.parse(user_input.role),
     )
     async with store.transaction() as tx:
+        await _on_tenant_domain(tx, actor.tenant_id, user.email)
         if await tx.user_by_email(actor.tenant_id, user.email) is not None:
             raise Conflict("a user with this email already exists in the tenant")
         await tx.save_user(user)
@@ -158,6 +167,13 @@ async def update_user(
     if user_id != actor.user_id or "role" in changes:
         _require(actor, Role.ADMIN, "changing another user or a role")
     async with store.transaction() as tx:
+        await tx.tenant(actor.tenant_id, lock=True)
+        if "role" in changes:
+            # The role the key had when the request arrived may have been taken away by a
+            # change that committed while this one waited for the lock.
+            me = await tx.user(actor.tenant_id, actor.user_id)
+            if me is None or me.role is not Role.ADMIN:
+                raise Forbidden("role", "only an admin may change a role")
         user = await _user(tx, actor, user_id)
         current = {
             "name": user.name,
@@ -169,6 +185,8 @@ async def update_user(
         errors = user_errors(merged)
         if errors:
             raise Invalid(errors)
+        if merged.email.lower() != user.email.lower():
+            await _on_tenant_domain(tx, actor.tenant_id, merged.email)
         other = await tx.user_by_email(actor.tenant_id, merged.email)
         if other is not None and other.id != user.id:
             raise Conflict("a user with this email already exists in the tenant")
@@ -209,6 +227,23 @@ async def revoke_key(key_id: str, *, actor: Principal, store: Store) -> None:
             _require(actor, Role.ADMIN, "revoking another user's key")
 
 
+async def _on_tenant_domain(tx: Tx, tenant_id: UUID, email: str) -> None:
+    """Staff and registered senders send as themselves: their addresses must be on a domain
+    the tenant registered (SPEC §9.1), or every campaign from them would be refused."""
+    registered = sorted(d.domain for d in await tx.sending_domains(tenant_id))
+    if mail_domain(email) not in registered:
+        raise Invalid(
+            [
+                FieldError(
+                    "email",
+                    f"must be on a sending domain of the tenant: register "
+                    f"{mail_domain(email)} first (POST /v1/sending-domains)",
+                    allowed=registered,
+                )
+            ]
+        )
+
+
 async def _issue(tx: Tx, user: User) -> IssuedKey:
     key = new_key()
     await tx.insert_key(key.key_id, key.secret_hash, user.tenant_id, user.id)
@@ -235,7 +270,7 @@ def sender_input_errors(s: SenderInput) -> list[FieldError]:
 async def create_sender(
     sender_input: SenderInput, *, actor: Principal, store: Store
 ) -> RegisteredSender:
-    _require(actor, Role.MANAGER, "registering senders")
+    _require(actor, Role.ADMIN, "registering senders")
     errors = sender_input_errors(sender_input)
     if errors:
         raise Invalid(errors)
@@ -243,6 +278,7 @@ async def create_sender(
         uuid4(), actor.tenant_id, sender_input.name, sender_input.email, actor.user_id
     )
     async with store.transaction() as tx:
+        await _on_tenant_domain(tx, actor.tenant_id, sender.email)
         await tx.insert_sender(sender)
     return sender
 
@@ -263,7 +299,7 @@ async def delete_sender(sender_id: UUID, *, actor: Principal, store: Store) -> N
     """Campaigns already released keep their snapshot; a scheduled one that names this
     sender returns to drafts at its time, with the reason."""
     await get_sender(sender_id, actor=actor, store=store)
-    _require(actor, Role.MANAGER, "removing registered senders")
+    _require(actor, Role.ADMIN, "removing registered senders")
     async with store.transaction() as tx:
         await tx.delete_sender(actor.tenant_id, sender_id)
 

@@ -7,9 +7,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
+from composer.adapters.argon2 import Argon2Hasher
+from composer.adapters.dns import DnsResolver
+from composer.adapters.logins import PostgresLogins
 from composer.adapters.postgres import PostgresKeyVerifier, PostgresStore
-from composer.ports import Clock, Store
+from composer.adapters.recipients import RecipientsApi
+from composer.auth import Hasher, Logins
+from composer.domain_handlers import SendingTools
+from composer.ports import Audience, Clock, Store
+from composer.previews import Previewer
+from composer.sending_domains import DnsPolicy
 from composer.settings import Settings
+from mailkit.keys import KeyVault
 from servicekit import outbox
 from servicekit.auth import KeyVerifier
 from servicekit.clock import SystemClock
@@ -28,6 +39,24 @@ class Ports:
     keys: KeyVerifier
     relay: Relay
     clock: Clock
+    audience: Audience
+    previewer: Previewer
+    sending: SendingTools
+    logins: Logins
+    hasher: Hasher
+
+
+def sending_tools(settings: Settings) -> SendingTools:
+    return SendingTools(
+        dns=DnsResolver(settings.dns_resolver, settings.dns_timeout),
+        vault=KeyVault(settings.signing_keys_secret.get_secret_value()),
+        policy=DnsPolicy(
+            spf_include=settings.spf_include,
+            bounce_subdomain=settings.bounce_subdomain,
+            bounce_host=settings.bounce_host,
+            dmarc_rua=settings.dmarc_rua,
+        ),
+    )
 
 
 @asynccontextmanager
@@ -37,6 +66,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
         ) as db,
         kafka_bus(settings, service="composer") as bus,
+        httpx.AsyncClient(base_url=settings.recipients_url, timeout=10.0) as recipients,
     ):
         yield Ports(
             database=db,
@@ -45,4 +75,9 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             keys=PostgresKeyVerifier(db.pool),
             relay=outbox.OutboxRelay(db.pool, bus),
             clock=SystemClock(),
+            audience=RecipientsApi(recipients),
+            previewer=Previewer(settings.tracking_base_url),
+            sending=sending_tools(settings),
+            logins=PostgresLogins(db.pool),
+            hasher=Argon2Hasher(),
         )

@@ -2,6 +2,8 @@
 
 python -m composer                 run the service (same as `serve`)
 python -m composer bootstrap ...   create a tenant, its first admin and that admin's API key
+python -m composer set-password --email ADDRESS [--tenant-id ID] < password
+                                   set a user's sign-in password, read from standard input
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
 
-from composer import accounts
+from composer import accounts, auth
+from composer.adapters.argon2 import Argon2Hasher
+from composer.adapters.logins import PostgresLogins
 from composer.adapters.postgres import PostgresStore
-from composer.bootstrap import MIGRATIONS
+from composer.bootstrap import MIGRATIONS, sending_tools
 from composer.settings import Settings
 from servicekit import outbox
-from servicekit.db import database
-from servicekit.errors import Invalid
+from servicekit.db import Database, database
+from servicekit.errors import DomainError, Invalid
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -36,10 +43,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
     boot.add_argument("--admin-name", required=True)
     boot.add_argument("--admin-email", required=True)
     boot.add_argument("--admin-signature", default="")
+    password = commands.add_parser(
+        "set-password", help="set a user's password for signing in (read from stdin)"
+    )
+    password.add_argument("--email", required=True, help="the user's address")
+    password.add_argument(
+        "--tenant-id", type=UUID, default=None, help="needed when the address is in several"
+    )
     return parser.parse_args(argv)
 
 
-async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+@asynccontextmanager
+async def migrated(settings: Settings) -> AsyncIterator[Database]:
     async with database(
         settings.database_url,
         settings.database_schema,
@@ -47,6 +62,11 @@ async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, s
         library=outbox.MIGRATIONS,
         min_size=1,
     ) as db:
+        yield db
+
+
+async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    async with migrated(settings) as db:
         tenant, user, key = await accounts.bootstrap(
             accounts.TenantInput(
                 company_name=args.company,
@@ -61,6 +81,7 @@ async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, s
                 role="admin",
             ),
             store=PostgresStore(db.pool),
+            vault=sending_tools(settings).vault,
         )
     return {
         "tenant_id": str(tenant.id),
@@ -68,6 +89,25 @@ async def bootstrap(args: argparse.Namespace, settings: Settings) -> dict[str, s
         "key_id": key.key_id,
         "api_key": key.api_key,
     }
+
+
+async def set_password(
+    args: argparse.Namespace, settings: Settings, password: str
+) -> dict[str, str]:
+    async with migrated(settings) as db:
+        user = await auth.set_password(
+            args.email,
+            password,
+            args.tenant_id,
+            logins=PostgresLogins(db.pool),
+            hasher=Argon2Hasher(),
+        )
+    return {"tenant_id": str(user.tenant_id), "user_id": str(user.id), "email": user.email}
+
+
+def read_password() -> str:
+    """The first line of standard input, without its line end (a password may hold spaces)."""
+    return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         from servicekit.http import serve
 
         serve(create_app(settings), settings)
+        return 0
+    if args.command == "set-password":
+        try:
+            print(json.dumps(asyncio.run(set_password(args, settings, read_password()))))
+        except DomainError as exc:
+            print(f"set-password refused: {exc}", file=sys.stderr)
+            return 2
         return 0
     try:
         print(json.dumps(asyncio.run(bootstrap(args, settings))))

@@ -10,11 +10,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts import DeliveryProgress, RecipientSpec, TrackingSettings, merge
+from composer.sending_domains import SendingDomain
+from contracts import DeliveryProgress, RecipientSpecIn, TrackingSettings, merge
 from servicekit.auth import Principal, Role
-from servicekit.errors import Conflict, Forbidden
+from servicekit.errors import Conflict, FieldError, Forbidden
 
 SenderMode = Literal["self", "changed", "on_behalf_user", "on_behalf_registered"]
+MailKind = Literal["bulk", "individual"]
 ON_BEHALF: frozenset[str] = frozenset({"on_behalf_user", "on_behalf_registered"})
 
 
@@ -59,6 +61,7 @@ class Directory:
     tenant: Tenant
     users: list[User]
     senders: list[RegisteredSender]
+    sending_domains: list[SendingDomain] = field(default_factory=list)
 
     def user(self, user_id: UUID | None) -> User | None:
         return next((u for u in self.users if u.id == user_id), None)
@@ -67,9 +70,11 @@ class Directory:
         return next((s for s in self.senders if s.id == sender_id), None)
 
     def domains(self) -> set[str]:
-        """Mail domains the tenant already sends from (its users and registered senders)."""
-        addresses = [u.email for u in self.users] + [s.email for s in self.senders]
-        return {a.rpartition("@")[2].lower() for a in addresses}
+        """The tenant's registered sending domains, verified or not."""
+        return {d.domain for d in self.sending_domains}
+
+    def verified_domains(self) -> dict[str, SendingDomain]:
+        return {d.domain: d for d in self.sending_domains if d.status == "verified"}
 
 
 # ---------------------------------------------------------------- campaigns
@@ -90,16 +95,29 @@ FOLDERS: dict[str, CampaignState] = {
 }
 
 
+class Tracking(TrackingSettings):
+    """Tracking settings as a request: unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class CampaignContent(BaseModel):
     """What a user composes. Stored as one document; validated by `rules`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: MailKind = Field(
+        default="bulk",
+        description="bulk: customers and groups; unsubscribed customers are left out. "
+        "individual (1:1 mail): exactly one customer (`recipients.customer_ids`) or one "
+        "address (`recipients.addresses`); it reaches an unsubscribed customer, never a "
+        "bounced or complained address.",
+    )
     name: str = Field(default="", description="Internal name, not shown to recipients.")
     subject: str = Field(default="", description="Subject; may contain merge fields.")
     html_body: str | None = Field(default=None, description="HTML body; may contain merge fields.")
     text_body: str | None = Field(default=None, description="Text body; may contain merge fields.")
-    recipients: RecipientSpec = Field(default_factory=RecipientSpec)
+    recipients: RecipientSpecIn = Field(default_factory=RecipientSpecIn)
     exclude_missing_merge: bool = Field(
         default=False, description="Skip customers lacking a value for a merge field used."
     )
@@ -108,7 +126,7 @@ class CampaignContent(BaseModel):
         description="Append the unsubscribe link and company address (legally required in "
         "Japan); turning it off is recorded with who and when.",
     )
-    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    tracking: Tracking = Field(default_factory=Tracking)
     sender_mode: SenderMode = Field(
         default="self",
         description="self: the creator; changed (manager+): sender_name/sender_email, on a "
@@ -146,6 +164,8 @@ class Campaign:
     cancelled_by: UUID | None = None
     cancelled_at: datetime | None = None
     last_error: str | None = None
+    # Not stored: what sending would refuse right now, shown when a draft is saved.
+    warnings: list[FieldError] = field(default_factory=list, compare=False)
 
     @property
     def folder(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from composer import domain, rules, snapshot
+from composer import domain, from_rules, rules, snapshot
 from composer.domain import Campaign, CampaignContent, Directory, Progress
 from composer.ports import Clock, Store, Tx
 from contracts import CampaignCancelled, CampaignScheduled
@@ -22,7 +22,8 @@ async def create_campaign(
     content: CampaignContent, *, actor: Principal, store: Store, clock: Clock
 ) -> Campaign:
     async with store.transaction() as tx:
-        _validate(content, actor, await _directory(tx, actor))
+        directory = await directory_of(tx, actor)
+        _validate(content, actor, directory)
         now = clock.now()
         campaign = Campaign(
             id=uuid4(),
@@ -35,6 +36,7 @@ async def create_campaign(
         )
         domain.set_content(campaign, content, actor, now)
         await tx.save_campaign(campaign)
+    campaign.warnings = from_rules.unverified_from_errors(content, actor.user_id, directory)
     return campaign
 
 
@@ -51,9 +53,11 @@ async def update_campaign(
         campaign = await _changeable(tx, actor, campaign_id)
         domain.ensure_draft(campaign, "edited")
         content = CampaignContent.model_validate(campaign.content.model_dump() | dict(changes))
-        _validate(content, actor, await _directory(tx, actor))
+        directory = await directory_of(tx, actor)
+        _validate(content, actor, directory)
         domain.set_content(campaign, content, actor, clock.now())
         await tx.save_campaign(campaign)
+    campaign.warnings = from_rules.unverified_from_errors(content, campaign.created_by, directory)
     return campaign
 
 
@@ -91,8 +95,8 @@ async def send_now(campaign_id: UUID, *, actor: Principal, store: Store, clock: 
         campaign = await _changeable(tx, actor, campaign_id)
         domain.ensure_draft(campaign, "sent now")
         now = clock.now()
-        directory = await _directory(tx, actor)
-        _validate_for_sending(campaign, actor, directory)
+        directory = await directory_of(tx, actor)
+        validate_for_sending(campaign, actor, directory)
         await _release(tx, campaign, snapshot.build(campaign, directory, now=now), now)
     return campaign
 
@@ -105,9 +109,9 @@ async def schedule_campaign(
         campaign = await _changeable(tx, actor, campaign_id)
         domain.ensure_draft(campaign, "scheduled")
         now = clock.now()
-        directory = await _directory(tx, actor)
+        directory = await directory_of(tx, actor)
         at = rules.parse_send_at(send_at, directory.tenant.time_zone, now)
-        _validate_for_sending(campaign, actor, directory)
+        validate_for_sending(campaign, actor, directory)
         domain.schedule(campaign, at, actor, now)
         snapshot.build(campaign, directory, now=now)  # refuse now what release would refuse
         await tx.save_campaign(campaign)
@@ -194,7 +198,7 @@ async def _changeable(tx: Tx, actor: Principal, campaign_id: UUID) -> Campaign:
     return campaign
 
 
-async def _directory(tx: Tx, actor: Principal) -> Directory:
+async def directory_of(tx: Tx, actor: Principal) -> Directory:
     directory = await tx.directory(actor.tenant_id)
     if directory is None:
         raise NotFound("tenant")
@@ -208,7 +212,7 @@ def _validate(content: CampaignContent, actor: Principal, directory: Directory) 
         raise Invalid(errors)
 
 
-def _validate_for_sending(campaign: Campaign, actor: Principal, directory: Directory) -> None:
+def validate_for_sending(campaign: Campaign, actor: Principal, directory: Directory) -> None:
     """Every save rule again (the tenant may have changed since), plus the signature rule."""
     _validate(campaign.content, actor, directory)
     acting_user = directory.user(actor.user_id)

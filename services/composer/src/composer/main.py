@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
 
 from composer import bootstrap, routes
-from composer.api import accounts, campaigns, errors
+from composer.api import accounts, campaigns, errors, sending_domains
+from composer.api import auth as auth_api
 from composer.bootstrap import Ports
 from composer.scheduler import release_loop
 from composer.settings import Settings
@@ -40,6 +42,9 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     app.add_middleware(errors.BodyLimit, limit=settings.max_request_bytes)
     app.include_router(campaigns.router)
     app.include_router(accounts.router)
+    app.include_router(sending_domains.router)
+    app.include_router(auth_api.router)
+    app.state.login_policy = auth_api.policy_of(settings)
     return app
 
 
@@ -49,7 +54,13 @@ def loops(settings: Settings, ports: Ports) -> list[Loop]:
     async def prune() -> None:
         await ports.store.prune_processed(settings.processed_events_days)
 
-    found: list[Loop] = [Periodic("pruning handled event ids", prune, interval=3600)]
+    async def prune_logins() -> None:
+        await ports.logins.prune_failures(ports.clock.now() - timedelta(days=1))
+
+    found: list[Loop] = [
+        Periodic("pruning handled event ids", prune, interval=3600),
+        Periodic("pruning failed sign-in counts", prune_logins, interval=3600),
+    ]
     if settings.run_scheduler:
         found += [
             ports.relay.loop(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -17,17 +18,39 @@ from composer.domain import (
     Tenant,
     User,
 )
-from contracts import Event
+from composer.sending_domains import SendingDomain
+from contracts import CampaignScheduled, Event, RecipientResolved
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """One recipient as the recipients service resolves it, and why the campaign would
+    leave it out (unsubscribed, bounced, ...), if it would."""
+
+    recipient: RecipientResolved
+    excluded: str | None = None
+
+
+class Audience(Protocol):
+    """The recipients service, asked with the caller's own key (its tenant and role)."""
+
+    async def recipient(self, campaign: CampaignScheduled, api_key: str) -> Resolved:
+        """The one recipient of a snapshot narrowed to one customer or address; raises
+        NotFound for an unknown customer."""
+        ...
+
+
 class Tx(Protocol):
     """One PostgreSQL transaction: everything in it commits together or not at all."""
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None: ...
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
+        """With `lock`, the tenant's row stays locked until the transaction ends: changes of
+        the tenant and of its users then happen one after the other."""
+        ...
 
     async def directory(self, tenant_id: UUID) -> Directory | None: ...
 
@@ -92,6 +115,18 @@ class Tx(Protocol):
     async def sender(self, tenant_id: UUID, sender_id: UUID) -> RegisteredSender | None: ...
 
     async def delete_sender(self, tenant_id: UUID, sender_id: UUID) -> None: ...
+
+    async def sending_domains(self, tenant_id: UUID) -> list[SendingDomain]: ...
+
+    async def sending_domain(self, tenant_id: UUID, domain_id: UUID) -> SendingDomain | None:
+        """The domain with its keys, row-locked until the transaction ends."""
+        ...
+
+    async def save_sending_domain(self, domain: SendingDomain) -> None:
+        """Inserts or updates the domain; its keys become exactly `domain.keys`."""
+        ...
+
+    async def delete_sending_domain(self, tenant_id: UUID, domain_id: UUID) -> None: ...
 
 
 class Store(Protocol):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from composer.domain import ON_BEHALF, CampaignContent, Directory, User
+from composer.sending_domains import mail_domain
 from contracts import merge
 from servicekit.auth import Principal, Role
 from servicekit.errors import FieldError, Forbidden, Invalid
@@ -116,6 +117,12 @@ def _malformed_placeholders(text: str | None) -> list[str]:
 def _recipient_errors(content: CampaignContent) -> list[FieldError]:
     spec = content.recipients
     errors: list[FieldError] = []
+    if spec.deliver_to is not None:
+        errors.append(FieldError("recipients.deliver_to", "is set by a test send, never composed"))
+    if content.kind == "individual":
+        return errors + _individual_errors(content)
+    if spec.addresses:
+        errors.append(FieldError("recipients.addresses", "only individual mail goes to addresses"))
     if not spec.customer_ids and not spec.include_group_ids:
         errors.append(
             FieldError("recipients", "at least one customer or included group is required")
@@ -142,6 +149,25 @@ def _recipient_errors(content: CampaignContent) -> list[FieldError]:
     return errors
 
 
+def _individual_errors(content: CampaignContent) -> list[FieldError]:
+    """1:1 mail goes to exactly one customer or one address, never to a group."""
+    spec = content.recipients
+    errors = [
+        FieldError(f"recipients.{name}", "individual mail goes to one recipient, not to groups")
+        for name in ("include_group_ids", "exclude_group_ids", "excluded_customer_ids")
+        if getattr(spec, name)
+    ]
+    if len(spec.customer_ids) + len(spec.addresses) != 1:
+        errors.append(
+            FieldError(
+                "recipients",
+                "individual mail needs exactly one customer (customer_ids) or one address "
+                "(addresses)",
+            )
+        )
+    return errors
+
+
 def _sender_field_errors(content: CampaignContent) -> list[FieldError]:
     mode = content.sender_mode
     if mode == "changed":
@@ -162,12 +188,17 @@ def _sender_field_errors(content: CampaignContent) -> list[FieldError]:
 
 
 def check_sender_role(content: CampaignContent, actor: Principal) -> None:
-    """SPEC §3.2, §3.5: only a manager or above may change the sender or send on behalf."""
-    if content.sender_mode != "self" and not actor.at_least(Role.MANAGER):
+    """SPEC §3.2, §3.4, §3.5, §11: only a manager or above may change the sender, send as
+    the customers' owners, or send on behalf."""
+    if actor.at_least(Role.MANAGER):
+        return
+    if content.sender_mode != "self":
         raise Forbidden(
             "sender_mode",
             "changing the sender or sending on behalf needs role manager or above",
         )
+    if content.send_as_owner:
+        raise Forbidden("send_as_owner", "sending as the owners needs role manager or above")
 
 
 def sender_errors(content: CampaignContent, directory: Directory) -> list[FieldError]:
@@ -179,14 +210,12 @@ def sender_errors(content: CampaignContent, directory: Directory) -> list[FieldE
         return [FieldError("sender_registered_id", "no such registered sender in this tenant")]
     if mode == "changed" and content.sender_email:
         # An arbitrary From on someone else's domain would be spoofing and fail DMARC.
-        domain = content.sender_email.rpartition("@")[2].lower()
         known = directory.domains()
-        if domain not in known:
+        if mail_domain(content.sender_email) not in known:
             return [
                 FieldError(
                     "sender_email",
-                    "must be on a domain the tenant already sends from "
-                    "(a user's or a registered sender's)",
+                    "must be on a sending domain of the tenant (see /v1/sending-domains)",
                     allowed=sorted(known),
                 )
             ]

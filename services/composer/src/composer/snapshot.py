@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from composer import from_rules
 from composer.domain import Campaign, Directory, User
 from composer.rules import MAX_SNAPSHOT_BYTES
 from contracts import Address, CampaignScheduled, Footer, StaffMember, encode, merge
@@ -51,12 +52,16 @@ def build(campaign: Campaign, directory: Directory, *, now: datetime) -> Campaig
     if creator is None:
         raise Invalid.one("created_by", "the campaign's creator no longer exists")
     sender, sender_user_id, notify_user_id = resolve_sender(campaign, directory)
+    unverified = from_rules.unverified_from_errors(content, campaign.created_by, directory)
+    if unverified:
+        raise Invalid(unverified)
     tenant = directory.tenant
     try:
         event = CampaignScheduled(
             tenant_id=campaign.tenant_id,
             occurred_at=now,
             campaign_id=campaign.id,
+            kind=content.kind,
             name=content.name,
             subject=content.subject,
             html_body=content.html_body or None,
@@ -82,6 +87,7 @@ def build(campaign: Campaign, directory: Directory, *, now: datetime) -> Campaig
             staff=[staff_member(u) for u in directory.users],
             time_zone=tenant.time_zone,
             scheduled_for=campaign.scheduled_for,
+            signing_keys=from_rules.signing_keys(content, campaign.created_by, directory),
         )
     except ValidationError as exc:
         raise Invalid.one("campaign", f"cannot be released as composed: {exc}") from exc

@@ -190,6 +190,7 @@ async def test_bootstrap_command_prints_a_working_key(composer, stack):
     env = os.environ | {
         "DATABASE_URL": stack.database_url,
         "DATABASE_SCHEMA": composer.settings.database_schema,
+        "SIGNING_KEYS_SECRET": composer.settings.signing_keys_secret.get_secret_value(),
     }
     done = await asyncio.to_thread(
         subprocess.run,

@@ -18,11 +18,11 @@ async def test_every_endpoint_answers_404_for_another_tenants_objects(composer):
     b, _ = await composer.tenant("Bravo KK")
 
     user = (
-        await http.post("/v1/users", json={"name": "Al", "email": "al@alpha.example"}, headers=a)
+        await http.post("/v1/users", json={"name": "Al", "email": "al@alph.example"}, headers=a)
     ).json()
     sender = (
         await http.post(
-            "/v1/senders", json={"name": "Support", "email": "support@alpha.example"}, headers=a
+            "/v1/senders", json={"name": "Support", "email": "support@alph.example"}, headers=a
         )
     ).json()
     draft = (await http.post("/v1/campaigns", json=BODY, headers=a)).json()["id"]
@@ -42,14 +42,24 @@ async def test_every_endpoint_answers_404_for_another_tenants_objects(composer):
             ("POST", f"/v1/campaigns/{cid}/schedule", {"send_at": at}),
             ("POST", f"/v1/campaigns/{cid}/cancel", None),
             ("GET", f"/v1/campaigns/{cid}/progress", None),
+            ("POST", f"/v1/campaigns/{cid}/preview", {"customer_id": str(uuid.uuid4())}),
+            ("POST", f"/v1/campaigns/{cid}/test-send", {"customer_id": str(uuid.uuid4())}),
         ]
     for uid in (user["id"], a_admin):
         attempts += [
             ("GET", f"/v1/users/{uid}", None),
             ("PATCH", f"/v1/users/{uid}", {"signature": "B was here"}),
             ("POST", f"/v1/users/{uid}/keys", None),
+            ("PUT", f"/v1/users/{uid}/password", {"new_password": "another tenant's choice"}),
         ]
+    [domain] = (await http.get("/v1/sending-domains", headers=a)).json()
+    selector = domain["records"][0]["selector"]
     attempts += [
+        ("GET", f"/v1/sending-domains/{domain['id']}", None),
+        ("POST", f"/v1/sending-domains/{domain['id']}/verify", None),
+        ("POST", f"/v1/sending-domains/{domain['id']}/rotate", None),
+        ("DELETE", f"/v1/sending-domains/{domain['id']}/keys/{selector}", None),
+        ("DELETE", f"/v1/sending-domains/{domain['id']}", None),
         ("DELETE", f"/v1/keys/{user['key_id']}", None),
         ("GET", f"/v1/senders/{sender['id']}", None),
         ("DELETE", f"/v1/senders/{sender['id']}", None),
@@ -76,6 +86,9 @@ async def test_every_endpoint_answers_404_for_another_tenants_objects(composer):
         "Bravo KK admin"
     ]
     assert (await http.get("/v1/senders", headers=b)).json() == []
+    assert [d["domain"] for d in (await http.get("/v1/sending-domains", headers=b)).json()] == [
+        "brav.example"
+    ]
     assert (await http.get("/v1/tenant", headers=b)).json()["company_name"] == "Bravo KK"
 
     # A's users and senders cannot be borrowed as B's sender.
@@ -106,9 +119,12 @@ def _template(path: str) -> str:
         "users": "user_id",
         "keys": "key_id",
         "senders": "sender_id",
+        "sending-domains": "domain_id",
     }
     parts = path.split("/")
     for i in range(1, len(parts)):
         if parts[i - 1] in names and i == 3:
             parts[i] = "{" + names[parts[i - 1]] + "}"
+    if parts[2] == "sending-domains" and len(parts) == 6 and parts[4] == "keys":
+        parts[5] = "{selector}"
     return "/".join(parts)

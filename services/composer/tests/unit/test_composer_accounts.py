@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from composer_tests_fakes import SECRET
 
 from composer import accounts
 from composer.accounts import SenderInput, TenantInput, UserInput
+from mailkit.keys import KeyVault
 from servicekit.auth import Role, hash_secret, split_key
 from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -16,6 +18,7 @@ async def admin(store):
         TenantInput(company_name="Acme KK", postal_address="Tokyo", contact="03"),
         UserInput(name="Ada Admin", email="ada@acme.example"),
         store=store,
+        vault=KeyVault(SECRET),
     )
     return store.state.users[user.id], key
 
@@ -42,6 +45,7 @@ async def test_bootstrap_refuses_an_unknown_time_zone(store):
             TenantInput(company_name="X", postal_address="Y", time_zone="Mars/Olympus"),
             UserInput(name="A", email="a@x.example"),
             store=store,
+            vault=KeyVault(SECRET),
         )
     assert exc.value.errors[0].field == "time_zone"
     assert not store.state.tenants

@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
 
 import pytest
+from composer_tests_fakes import SECRET, DictVerifier, fake_build
 
-from composer.bootstrap import Ports
 from composer.main import create_app
 from composer.settings import Settings
-from servicekit.auth import Principal, Role
+from servicekit.auth import Role
 from testkit.asgi import started
-from testkit.fakes import FakeBus, FakeDatabase, IdleRelay
-
-
-class DictVerifier:
-    def __init__(self) -> None:
-        self.keys: dict[str, Principal] = {}
-
-    async def verify(self, api_key: str) -> Principal | None:
-        return self.keys.get(api_key)
 
 
 @pytest.fixture
-async def api(store, clock):
+async def api(store, clock, tools):
     verifier = DictVerifier()
 
-    @asynccontextmanager
-    async def fakes(_: Settings):
-        yield Ports(
-            database=FakeDatabase(),
-            bus=FakeBus(),
-            store=store,
-            keys=verifier,
-            relay=IdleRelay(),
-            clock=clock,
-        )
-
     app = create_app(
-        Settings(token_secret="unit", max_request_bytes=64 * 1024, run_scheduler=False),
-        build=fakes,
+        Settings(
+            token_secret="unit",
+            signing_keys_secret=SECRET,
+            max_request_bytes=64 * 1024,
+            run_scheduler=False,
+        ),
+        build=fake_build(store, clock, verifier),
     )
     tenant = store.add_tenant()
     verifier.keys["member"] = store.add_user(tenant, Role.MEMBER)
@@ -92,6 +76,36 @@ async def test_malformed_json_fields_are_422_with_field_and_reason(api):
     assert response.json()["errors"][0]["field"] == "tracking.click_timing"
 
 
+@pytest.mark.parametrize(
+    ("path", "typo"),
+    [
+        ("recipients", {"exclude_group_id": [str(uuid.uuid4())]}),
+        ("tracking", {"track_open": False}),
+        (None, {"subjcet": "Hello"}),
+    ],
+)
+async def test_misspelt_fields_are_refused_at_every_depth(api, path, typo):
+    nested = BODY | ({path: dict(BODY.get(path, {})) | typo} if path else typo)
+    for send in (
+        lambda: api.post("/v1/campaigns", json=nested, headers=auth("member")),
+        lambda: api.patch(f"/v1/campaigns/{uuid.uuid4()}", json=nested, headers=auth("member")),
+    ):
+        response = await send()
+        assert response.status_code == 422, response.text
+        [name] = typo
+        field = f"{path}.{name}" if path else name
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_test_send_address_is_never_composed(api):
+    recipients = BODY["recipients"] | {"deliver_to": "someone@else.example"}
+    response = await api.post(
+        "/v1/campaigns", json=BODY | {"recipients": recipients}, headers=auth("member")
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["recipients.deliver_to"]
+
+
 async def test_member_changing_the_sender_gets_403(api):
     response = await api.post(
         "/v1/campaigns",
@@ -139,3 +153,25 @@ async def test_oversized_requests_are_refused_before_parsing(api):
         headers=auth("member") | {"content-type": "application/json"},
     )
     assert response.status_code == 413
+
+
+async def test_login_over_http_names_the_field_and_limits_failures(api):
+    wrong = {"email": "nobody@acme.example", "password": "wrong password"}
+    for _ in range(5):
+        response = await api.post("/v1/auth/login", json=wrong)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["field"] == "password"
+    limited = await api.post("/v1/auth/login", json=wrong)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    assert limited.json()["errors"][0]["field"] == "email"
+
+
+async def test_password_changes_need_the_current_one_over_http(api):
+    me = (await api.get("/v1/me", headers=auth("member"))).json()
+    response = await api.put(
+        f"/v1/users/{me['id']}/password",
+        json={"new_password": "x"},
+        headers=auth("member"),
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"new_password"}

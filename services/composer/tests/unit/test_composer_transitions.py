@@ -181,20 +181,21 @@ async def test_release_takes_only_due_campaigns_and_snapshots_them(store, clock,
 async def test_send_now_releases_a_draft_with_a_full_snapshot(
     store, clock, tenant, member, manager
 ):
-    campaign = await draft(store, clock, member, footer_enabled=False, send_as_owner=True)
-    sent = await handlers.send_now(campaign.id, actor=member, store=store, clock=clock)
+    # Sending as the owners needs a manager (SPEC §11).
+    campaign = await draft(store, clock, manager, footer_enabled=False, send_as_owner=True)
+    sent = await handlers.send_now(campaign.id, actor=manager, store=store, clock=clock)
     assert sent.state == "sending" and sent.folder == "sending"
     [event] = scheduled_events(store)
     assert event.tenant_id == tenant.id and event.scheduled_for is None
     assert event.subject == "News" and event.text_body == "Hello {{ first_name }}"
     assert event.merge_fields == ["first_name"]
-    assert event.sender.email == store.state.users[member.user_id].email
-    assert event.sender_mode == "self" and event.sender_user_id == member.user_id
-    assert event.notify_user_id == member.user_id and event.operator.user_id == member.user_id
+    assert event.sender.email == store.state.users[manager.user_id].email
+    assert event.sender_mode == "self" and event.sender_user_id == manager.user_id
+    assert event.notify_user_id == manager.user_id and event.operator.user_id == manager.user_id
     assert event.send_as_owner is True
     assert {s.user_id for s in event.staff} == {member.user_id, manager.user_id}
     assert event.time_zone == "Asia/Tokyo"
-    assert event.footer.enabled is False and event.footer.disabled_by_user_id == member.user_id
+    assert event.footer.enabled is False and event.footer.disabled_by_user_id == manager.user_id
     assert event.footer.company_name == tenant.company_name
     assert event.footer.postal_address == tenant.postal_address
     assert store.state.progress[campaign.id].total == 0

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from delivery.adapters.dkim import DkimSigner
 from delivery.adapters.mx import MxRouter, RelayRouter, resolver_for
 from delivery.adapters.postgres import (
     PgCampaigns,
@@ -34,6 +33,7 @@ from delivery.settings import Settings
 from delivery.shaping import config as shaping_config
 from delivery.shaping.config import Shaping
 from delivery.shaping.local import Fallback, LocalShaper
+from mailkit.keys import KeyVault
 from mailkit.render import RenderConfig
 from servicekit import outbox
 from servicekit.db import Database, database
@@ -59,6 +59,7 @@ class Ports:
     shaper: Shaper
     relay: Relay
     render: RenderConfig
+    vault: KeyVault | None = None
 
 
 @asynccontextmanager
@@ -91,6 +92,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             shaper=shaper(settings, shaping, redis),
             relay=outbox.OutboxRelay(pool, bus),
             render=render_config(settings),
+            vault=key_vault(settings),
         )
 
 
@@ -133,15 +135,14 @@ def smtp_options(settings: Settings) -> SmtpOptions:
 
 
 def render_config(settings: Settings) -> RenderConfig:
-    signer = None
-    if settings.dkim_enabled():
-        signer = DkimSigner.from_file(
-            settings.dkim_selector, settings.dkim_domain, settings.dkim_private_key_path
-        )
     return RenderConfig(
         tracking_base_url=settings.tracking_base_url,
         bounce_domain=settings.bounce_domain,
         codec=TokenCodec.from_secret(settings.token_secret.get_secret_value()),
         message_id_domain=settings.message_id_domain,
-        signer=signer,
     )
+
+
+def key_vault(settings: Settings) -> KeyVault | None:
+    secret = settings.signing_keys_secret.get_secret_value()
+    return KeyVault(secret) if secret else None

@@ -1,5 +1,6 @@
 """Compiled campaigns of this process: compiled once, when their snapshot comes in on the
-recipient stream, or on first use from the snapshot another process stored."""
+recipient stream, or on first use from the snapshot another process stored; with the
+signers of their sending domains, whose keys the snapshot carries encrypted."""
 
 from __future__ import annotations
 
@@ -10,15 +11,25 @@ from uuid import UUID
 
 from contracts import CampaignScheduled, decode
 from delivery.ports import Campaigns
+from mailkit.keys import KeyVault, signers_for
 from mailkit.render import CompiledCampaign, RenderConfig
+from mailkit.signing import DkimSigner
 
 log = logging.getLogger(__name__)
 
 
 class CampaignCatalog:
-    def __init__(self, campaigns: Campaigns, config: RenderConfig, *, capacity: int = 512) -> None:
+    def __init__(
+        self,
+        campaigns: Campaigns,
+        config: RenderConfig,
+        vault: KeyVault | None = None,
+        *,
+        capacity: int = 512,
+    ) -> None:
         self._campaigns = campaigns
         self._config = config
+        self._vault = vault
         self._capacity = capacity
         self._compiled: OrderedDict[UUID, CompiledCampaign] = OrderedDict()
         #: Campaigns whose templates cannot be compiled: their messages fail, with the reason.
@@ -43,9 +54,18 @@ class CampaignCatalog:
         if campaign.campaign_id not in self._compiled and campaign.campaign_id not in self.broken:
             self._add(campaign)
 
+    def _signers(self, campaign: CampaignScheduled) -> dict[str, DkimSigner]:
+        """The campaign's sending domains' keys, decrypted once; a campaign that carries keys
+        is never sent unsigned (without the secret it cannot be compiled)."""
+        if not campaign.signing_keys:
+            return {}
+        if self._vault is None:
+            raise ValueError("the campaign carries DKIM keys but SIGNING_KEYS_SECRET is unset")
+        return signers_for(campaign.signing_keys, self._vault)
+
     def _add(self, campaign: CampaignScheduled) -> None:
         try:
-            compiled = CompiledCampaign(campaign, self._config)
+            compiled = CompiledCampaign(campaign, self._config, self._signers(campaign))
         except Exception as exc:  # a template we cannot handle must not stop the consumer
             log.exception("campaign %s cannot be compiled", campaign.campaign_id)
             self.broken[campaign.campaign_id] = f"cannot compile campaign: {exc!r}"[:300]

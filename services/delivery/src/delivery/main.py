@@ -94,7 +94,7 @@ def pipeline_of(settings: Settings, owner: str, ports: Ports) -> Pipeline:
         config,
         ledger=ports.ledger,
         campaigns=ports.campaigns,
-        catalog=CampaignCatalog(ports.campaigns, ports.render),
+        catalog=CampaignCatalog(ports.campaigns, ports.render, ports.vault),
         mailer=ports.mailer,
         publisher=ports.bus,
         shaper=ports.shaper,

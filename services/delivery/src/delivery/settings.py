@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from ipaddress import ip_address
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from servicekit.settings import ServiceSettings
 
@@ -39,9 +41,11 @@ class Settings(ServiceSettings):
     message_id_domain: str = Field(
         default="", description="Right-hand side of Message-ID; empty: the From domain."
     )
-    dkim_selector: str = Field(default="", description="DKIM selector; signing needs all three.")
-    dkim_domain: str = Field(default="", description="DKIM signing domain (d=).")
-    dkim_private_key_path: str = Field(default="", description="PEM file of the DKIM key.")
+    signing_keys_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Decrypts the DKIM keys campaigns carry (the composer encrypts them with "
+        "the same secret); at least 32 bytes. Mail is signed with d= the From's domain.",
+    )
 
     # ------------------------------------------------------------------ routes and shaping
     delivery_mode: Literal["relay", "direct"] = Field(
@@ -96,10 +100,28 @@ class Settings(ServiceSettings):
         default=10_000, description="A consumer silent this long loses its partitions."
     )
 
+    @field_validator("tracking_base_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        """RFC 8058 one-click unsubscribe needs an HTTPS URL; plain HTTP only for a tracking
+        service on this machine (the local stack)."""
+        url = urlsplit(value)
+        if url.scheme == "https" and url.hostname:
+            return value
+        if url.scheme == "http" and _loopback(url.hostname or ""):
+            return value
+        raise ValueError("TRACKING_BASE_URL must be https:// (http:// only for a loopback host)")
+
     def owner_id(self) -> str:
         """This process's name in the ledger: unique per run, so a restart is a new owner."""
         base = self.instance_id or "delivery"
         return f"{base}@{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
-    def dkim_enabled(self) -> bool:
-        return bool(self.dkim_selector and self.dkim_domain and self.dkim_private_key_path)
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import subprocess
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from delivery_tests_harness import Bus, Sink
 from redis.asyncio import Redis
+
+from contracts import SigningKey
+from mailkit.keys import KeyVault
+from mailkit.signing import (
+    Ed25519SigningKey,
+    RsaSigningKey,
+    generate_ed25519_key,
+    generate_rsa_key,
+)
 
 
 @pytest.fixture
@@ -38,17 +44,22 @@ async def sink(stack: Any) -> AsyncIterator[Sink]:
     await s.close()
 
 
+SIGNING_SECRET = "integration-signing-keys-secret-of-enough-length"
+
+
 @pytest.fixture(scope="session")
-def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A fresh RSA key: the PEM file for delivery, the DNS TXT record for verification."""
-    folder = tmp_path_factory.mktemp("dkim")
-    private = folder / "dkim.pem"
-    subprocess.run(
-        ["openssl", "genrsa", "-out", str(private), "2048"], check=True, capture_output=True
-    )
-    der = subprocess.run(
-        ["openssl", "rsa", "-in", str(private), "-pubout", "-outform", "DER"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    return private, "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+def signing_keys() -> tuple[list[SigningKey], dict[bytes, bytes]]:
+    """RSA and Ed25519 keys of example.com as a campaign carries them (encrypted), and the
+    DNS TXT records a verifier finds for them."""
+    vault = KeyVault(SIGNING_SECRET)
+    rsa_pem, ed_pem = generate_rsa_key(), generate_ed25519_key()
+    rsa = RsaSigningKey("example.com", "bm1", rsa_pem)
+    ed = Ed25519SigningKey("example.com", "bm1e", ed_pem)
+    keys = [
+        SigningKey(domain="example.com", selector="bm1", algorithm="rsa-sha256",
+                   private_key=vault.encrypt(rsa_pem)),
+        SigningKey(domain="example.com", selector="bm1e", algorithm="ed25519-sha256",
+                   private_key=vault.encrypt(ed_pem)),
+    ]  # fmt: skip
+    records = {f"{k.dns_name}.".encode(): "".join(k.txt_record()).encode() for k in (rsa, ed)}
+    return keys, records

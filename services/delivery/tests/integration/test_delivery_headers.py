@@ -9,18 +9,18 @@ import re
 import uuid
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import dkim
 from delivery_tests_harness import Bus, Sink, done, running, settings_for
 
 import testkit.events as support
-from contracts import Address, RecipientResolved, StaffMember
+from contracts import Address, RecipientResolved, SigningKey, StaffMember
 from servicekit.tokens import Kind, TokenCodec
 
+from .conftest import SIGNING_SECRET
+
 BOUNCE_DOMAIN = "bounces.test.example"
-SELECTOR, DKIM_DOMAIN = "bm2024", "example.com"
 HREF = re.compile(r"""href="([^"]+)\"""")
 
 
@@ -30,15 +30,16 @@ async def test_every_caught_mail_has_correct_headers_and_a_valid_dkim_signature(
     pg_schema: str,
     bus: Bus,
     sink: Sink,
-    dkim_key: tuple[Path, str],
+    signing_keys: tuple[list[SigningKey], dict[bytes, bytes]],
 ) -> None:
-    key_path, txt_record = dkim_key
+    keys, txt_records = signing_keys
     domain = support.unique_domain()
     operator = StaffMember(user_id=uuid.uuid4(), name="操作 担当", email="operator@example.com")
     c = support.campaign(
         sender_mode="on_behalf_user",
         sender=Address(name="部長 鈴木", email="suzuki@example.com"),
         operator=operator,
+        signing_keys=keys,
     )
     recipients = [
         support.recipient(c, f"user{i}@{domain}", name=f"顧客 {i}", sender=c.sender)
@@ -49,9 +50,7 @@ async def test_every_caught_mail_has_correct_headers_and_a_valid_dkim_signature(
         kafka_namespace,
         pg_schema,
         bounce_domain=BOUNCE_DOMAIN,
-        dkim_selector=SELECTOR,
-        dkim_domain=DKIM_DOMAIN,
-        dkim_private_key_path=str(key_path),
+        signing_keys_secret=SIGNING_SECRET,
     )
     async with running(settings):
         await bus.stream(c, recipients)
@@ -61,14 +60,17 @@ async def test_every_caught_mail_has_correct_headers_and_a_valid_dkim_signature(
     codec = TokenCodec.from_secret(support.TOKEN_SECRET)
 
     def dns(name: bytes, timeout: int = 5) -> bytes:
-        assert name == f"{SELECTOR}._domainkey.{DKIM_DOMAIN}.".encode()
-        return txt_record.encode()
+        return txt_records[name]
 
     for r in recipients:
         (summary,) = await sink.messages_to(r.email)
         raw = await sink.raw(summary["id"])
         assert raw.split(b"\r\n\r\n", 1)[0].isascii(), "headers must be RFC 2047 encoded"
-        assert dkim.verify(raw, dnsfunc=dns), "DKIM signature does not verify"
+        verifier = dkim.DKIM(raw)
+        for index, algorithm in enumerate((b"rsa-sha256", b"ed25519-sha256")):
+            assert verifier.verify(idx=index, dnsfunc=dns), f"{algorithm!r} does not verify"
+            assert verifier.signature_fields[b"a"] == algorithm
+            assert verifier.signature_fields[b"d"] == b"example.com", "d= is the From's domain"
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         _check_envelope(summary, r, codec)

@@ -19,6 +19,7 @@ from delivery_tests_harness import (
     sink_process,
     tiny_dns,
 )
+from pydantic import SecretStr
 
 import testkit.events as support
 from contracts import Bounced, MessageSent
@@ -48,9 +49,11 @@ async def test_connection_limits_hold_across_two_processes(
             stack, kafka_namespace, pg_schema, smtp_host="127.0.0.1", smtp_port=sink.smtp_port,
             shaping_file=shaping, redis_url=stack.redis_url,
         )  # fmt: skip
-        values = settings.model_dump(mode="json")
-        values["token_secret"] = settings.token_secret.get_secret_value()
-        values.pop("http_port")
+        values = {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in settings.model_dump().items()
+            if name != "http_port"
+        }
         processes = [
             DeliveryProcess({**values, "instance_id": f"shape-{k}"}, tmp_path / f"d{k}.log")
             for k in (1, 2)

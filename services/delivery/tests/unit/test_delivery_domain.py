@@ -9,6 +9,7 @@ import pytest
 from delivery.bounces import Reply, Stage, enhanced_status
 from delivery.domain import Counts, RetryPolicy, State, decide
 from delivery.pipeline.offsets import OffsetTracker
+from delivery.settings import Settings
 
 POLICY = RetryPolicy(base_seconds=2, max_seconds=60, horizon_seconds=3600)
 
@@ -103,3 +104,18 @@ def test_revoked_partition_ignores_old_work() -> None:
     t.done(tp, 7, gen)
     assert t.committable() == {}
     assert not t.current(tp, gen)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://t.example.com", "ftp://127.0.0.1", "https://", "http://10.0.0.1:8004"]
+)
+def test_a_tracking_base_url_that_is_not_https_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="TRACKING_BASE_URL"):
+        Settings(tracking_base_url=url)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://t.example.com", "http://127.0.0.1:8004", "http://localhost:8004"]
+)
+def test_https_or_a_loopback_tracking_base_url_is_taken(url: str) -> None:
+    assert Settings(tracking_base_url=url).tracking_base_url == url

@@ -19,6 +19,7 @@ from notifier.handlers import SendOptions
 from notifier.ports import Clock, DigestLedger, HitStore, Mailer, SuppressionState
 from notifier.settings import Settings
 from servicekit import outbox
+from servicekit.auth import KeyVerifier, RemoteKeyVerifier
 from servicekit.clock import SystemClock
 from servicekit.db import Database, database
 from servicekit.kafka import Bus, kafka_bus
@@ -48,6 +49,7 @@ class Ports:
     mailer: Mailer
     relay: Relay
     clock: Clock
+    keys: KeyVerifier
 
 
 def send_options(settings: Settings) -> SendOptions:
@@ -89,6 +91,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
         build_digests(settings) as digests,
         kafka_bus(settings, service="notifier") as bus,
         Redis.from_url(settings.redis_url) as redis,
+        RemoteKeyVerifier(settings.composer_url) as keys,
     ):
         yield Ports(
             database=digests.database,
@@ -101,4 +104,5 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             mailer=digests.mailer,
             relay=outbox.OutboxRelay(digests.database.pool, bus),
             clock=digests.clock,
+            keys=keys,
         )

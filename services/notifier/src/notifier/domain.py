@@ -1,10 +1,11 @@
 """The notifier's rules: how an open or click becomes (or does not become) a notification.
 
 - An open is the *first open* of its message, a *re-open*, or a *suppressed* re-open: one that
-  happened less than an hour from the message's previous open (the last one seen, notified or
-  not), so a chain of opens every 30 minutes is notified once. Event time (`occurred_at`)
-  counts, not arrival time. An open that arrives late, older than the last open seen, is
-  compared with that open: within the hour it is suppressed, otherwise it is a re-open.
+  happened within an hour (one hour included) of the message's previous open (the last one
+  seen, notified or not), so a chain of opens every 30 minutes is notified once. Event
+  time (`occurred_at`) counts, not arrival time. An open that arrives late, older than the
+  last open seen, is compared with that open: within the hour it is suppressed, otherwise
+  it is a re-open.
 - Clicks are always notified. Machine opens and clicks (image proxies, link scanners) are
   counted and never notified; they do not count as a message's previous open either, so a
   proxy prefetch at delivery time does not hide the customer's real first open.
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,6 +26,9 @@ from contracts import Timing
 from notifier.periods import Period, period_of, zone
 
 REOPEN_WINDOW = timedelta(hours=1)
+#: Opens are compared in whole milliseconds, the precision of the last open kept in Redis,
+#: so that an open classifies alike whether Redis or PostgreSQL knew the previous one.
+_WINDOW_MS = REOPEN_WINDOW // timedelta(milliseconds=1)
 
 _MESSAGE_ID_NAMESPACE = uuid.UUID("8f0c5a52-7a1e-4d1b-9a55-0d8c6d7b2f10")
 
@@ -119,11 +124,17 @@ class Recorded:
 
 
 def classify_open(at: datetime, previous: datetime | None) -> HitKind:
+    """The manual's "within one hour" (1時間以内) includes the hour itself."""
     if previous is None:
         return HitKind.FIRST_OPEN
-    if abs(at - previous) < REOPEN_WINDOW:
+    if abs(epoch_ms(at) - epoch_ms(previous)) <= _WINDOW_MS:
         return HitKind.SUPPRESSED
     return HitKind.REOPEN
+
+
+def epoch_ms(at: datetime) -> int:
+    """Milliseconds since the epoch, as the Redis state stores an open."""
+    return int(at.timestamp() * 1000)
 
 
 def kind_of(hit: Hit, previous_open: datetime | None) -> HitKind:
@@ -204,3 +215,17 @@ def digest_message_id(tenant_id: UUID, user_id: UUID, boundary: datetime, domain
     """Message-ID of the one digest of (user, boundary): a resend after a crash repeats it."""
     key = f"{tenant_id}:{user_id}:{int(boundary.timestamp())}"
     return f"<digest.{uuid.uuid5(_MESSAGE_ID_NAMESPACE, key)}@{domain}>"
+
+
+def digest_stats(counters: Mapping[str, int], *, pending: int, awaiting: int) -> dict[str, int]:
+    """The stats endpoint's figures from the running totals (by kind, and `digests_sent`)."""
+    return {
+        "digests_sent": counters.get("digests_sent", 0),
+        "notifications_pending": pending,
+        "awaiting_campaign": awaiting,
+        "suppressed_reopens": counters.get(HitKind.SUPPRESSED.value, 0),
+        "machine_events": counters.get(HitKind.MACHINE.value, 0),
+        "first_opens": counters.get(HitKind.FIRST_OPEN.value, 0),
+        "reopens": counters.get(HitKind.REOPEN.value, 0),
+        "clicks": counters.get(HitKind.CLICK.value, 0),
+    }

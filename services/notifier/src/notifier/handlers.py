@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 from contracts import CampaignScheduled, DigestSent, MessageSent, Timing
@@ -160,20 +162,26 @@ class SendOptions:
 async def send_due_digests(
     *, ledger: DigestLedger, mailer: Mailer, clock: Clock, options: SendOptions
 ) -> int:
-    """Send every digest this process can lease; returns how many were sent."""
+    """Send every digest this process can lease; returns how many were sent.
+
+    A digest is leased only when a sending slot is free for it: a lease taken for a digest
+    that then waits for a slot could run out, and another process would send it as well.
+    """
     sent = 0
-    gate = asyncio.Semaphore(options.concurrency)
-    while leases := await ledger.lease(options.owner, options.concurrency * 8, options.lease_s):
-
-        async def one(lease: Lease) -> bool:
-            async with gate:
-                return await send_digest(
-                    lease, ledger=ledger, mailer=mailer, clock=clock, options=options
-                )
-
-        results = await asyncio.gather(*(one(lease) for lease in leases))
-        sent += sum(results)
-    return sent
+    busy: set[asyncio.Task[bool]] = set()
+    send = partial(send_digest, ledger=ledger, mailer=mailer, clock=clock, options=options)
+    try:
+        while True:
+            free = options.concurrency - len(busy)
+            leases = await ledger.lease(options.owner, free, options.lease_s) if free else []
+            busy |= {asyncio.create_task(send(lease)) for lease in leases}
+            if not busy:
+                return sent
+            done, busy = await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
+            sent += sum(task.result() for task in done)
+    finally:
+        for task in busy:
+            task.cancel()
 
 
 async def send_digest(
@@ -196,9 +204,10 @@ async def send_digest(
         mail = render_digest(content, sender=options.sender, message_id=message_id, now=clock.now())
         if options.after_build is not None:
             options.after_build()
-        if not await ledger.mark_sending(digest_id, options.owner):
-            return False  # our lease expired and another process took the digest over
-        await mailer.send(mail)
+        if not await ledger.mark_sending(digest_id, options.owner, options.lease_s):
+            return False  # our lease ran out and another process may have the digest now
+        async with _lease_kept(digest_id, ledger=ledger, options=options):
+            await mailer.send(mail)
     except PermanentMailError as exc:
         await ledger.fail(digest_id, options.owner, str(exc)[:500])
         return False
@@ -210,6 +219,27 @@ async def send_digest(
         await ledger.release(digest_id, options.owner, retry_in=options.retry_in, error=repr(exc))
         return False
     return await ledger.mark_sent(digest_id, options.owner, _digest_sent(content, clock))
+
+
+@asynccontextmanager
+async def _lease_kept(
+    digest_id: int, *, ledger: DigestLedger, options: SendOptions
+) -> AsyncIterator[None]:
+    """Extends the lease while the block runs: a slow mail server must not let the lease run
+    out in mid-send, or another process would take the digest over and send it again."""
+
+    async def keep() -> None:
+        while True:
+            await asyncio.sleep(options.lease_s / 3)
+            if not await ledger.extend_lease(digest_id, options.owner, options.lease_s):
+                log.warning("digest %s: lease lost while sending", digest_id)
+                return
+
+    keeper = asyncio.create_task(keep())
+    try:
+        yield
+    finally:
+        keeper.cancel()
 
 
 def _digest_sent(content: DigestContent, clock: Clock) -> DigestSent:

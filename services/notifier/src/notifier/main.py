@@ -11,8 +11,10 @@ from fastapi import FastAPI
 
 from notifier import bootstrap, routes
 from notifier.api import digests
+from notifier.api.limits import BodyLimit
 from notifier.bootstrap import Ports, cycle_of
 from notifier.settings import Settings
+from servicekit.api_errors import install_common_handlers
 from servicekit.http import service_app
 from servicekit.loops import running
 
@@ -37,5 +39,7 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
         "suppression.",
         lifespan=lifespan,
     )
+    install_common_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.include_router(digests.router(settings.admin_token.get_secret_value()))
     return app

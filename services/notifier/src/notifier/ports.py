@@ -98,7 +98,14 @@ class DigestLedger(Protocol):
 
     async def content(self, digest_id: int, max_lines: int) -> DigestContent | None: ...
 
-    async def mark_sending(self, digest_id: int, owner: str) -> bool: ...
+    async def mark_sending(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        """`sending`, only while `owner`'s lease still runs; the lease then runs `lease_s`
+        from now. False when the lease ran out (another process may hold the digest)."""
+        ...
+
+    async def extend_lease(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        """The lease runs `lease_s` from now, if it is still `owner`'s and running."""
+        ...
 
     async def mark_sent(self, digest_id: int, owner: str, event: DigestSent) -> bool:
         """Sent, with its DigestSent in the outbox, in one transaction."""

@@ -14,6 +14,12 @@ class Settings(ServiceSettings):
     digest_from: str = Field(
         default="Bulk Mail <notifications@bulkmail.localhost>", description="From of digests."
     )
+    composer_url: str = Field(
+        default="http://127.0.0.1:8001", description="Where API keys are verified."
+    )
+    max_request_bytes: int = Field(
+        default=64 * 1024, ge=1, description="Larger request bodies are refused with 413."
+    )
     admin_token: SecretStr = Field(
         default=SecretStr(""),
         description="Bearer token for POST /v1/admin/close-periods; when empty, only "

@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_tests_fakes import Scenario
+from notifier_tests_support import Scenario
 
 from notifier import handlers
 from notifier.adapters.redis import RedisSuppressionState

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from notifier_tests_fakes import FakeClock, Scenario
+from notifier_tests_fakes import FakeClock, FakeKeys
+from notifier_tests_support import Scenario
 
 from contracts import DigestSent, Event, Timing, decode, topics
 from notifier import bootstrap
@@ -28,12 +29,14 @@ from .conftest import Sink
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 MIDNIGHT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+#: The tenants here exist only in the events, so their keys do not come from the composer.
+KEYS = FakeKeys()
 
 
 @asynccontextmanager
 async def at_midnight(settings: Settings) -> AsyncIterator[Ports]:
     async with bootstrap.build(settings) as ports:
-        yield replace(ports, clock=FakeClock(MIDNIGHT))
+        yield replace(ports, clock=FakeClock(MIDNIGHT), keys=KEYS)
 
 
 @pytest.fixture
@@ -62,8 +65,9 @@ async def wait_for_stats(
     http: httpx.AsyncClient, tenant_id: uuid.UUID, expected: dict[str, int], timeout: float = 60
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
+    key = KEYS.issue(tenant_id)
     while True:
-        stats = (await http.get("/v1/digests/stats", params={"tenant_id": str(tenant_id)})).json()
+        stats = (await http.get("/v1/digests/stats", headers=key)).json()
         if all(stats[k] == v for k, v in expected.items()) or time.monotonic() > deadline:
             return dict(stats)
         await asyncio.sleep(0.2)
@@ -144,7 +148,7 @@ async def test_events_in_digest_out(
     assert (result["claimed"], result["sent"], result["unsent"]) == (2, 2, 0)
     for user in ("sender", "owner"):
         assert len(await sink.wait_for(scenario.user(user).email, 1)) == 1
-    stats = await client.get("/v1/digests/stats", params={"tenant_id": str(scenario.tenant_id)})
+    stats = await client.get("/v1/digests/stats", headers=KEYS.issue(scenario.tenant_id))
     assert stats.json()["digests_sent"] == 2
 
     sent = [decode(v, DigestSent) for v in await read_topic(settings, topics.DIGEST_SENT, 2)]

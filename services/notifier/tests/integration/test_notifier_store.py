@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_tests_fakes import Scenario
+from notifier_tests_support import Scenario
 
 from contracts import Timing
 from notifier import handlers
@@ -48,6 +48,8 @@ async def kinds(cycle: DigestCycle, events: list) -> list[str]:
 OPEN_SEQUENCES = [
     ([0, 59], ["first_open", "suppressed"]),
     ([0, 61], ["first_open", "reopen"]),
+    ([0, 60], ["first_open", "suppressed"]),  # exactly one hour: still within it
+    ([0.4 / 60_000, 60 + 0.4 / 60_000], ["first_open", "suppressed"]),  # off whole ms
     ([0, 30, 60, 90, 120], ["first_open"] + ["suppressed"] * 4),
     ([0, 90, 50], ["first_open", "reopen", "suppressed"]),
 ]
@@ -158,3 +160,22 @@ async def test_two_instances_closing_and_sending_together_send_one_digest_per_us
     assert sum(r["sent"] for r in results) == 5
     for user in users:
         assert len(await sink.wait_for(scenario.user(user).email, 1)) == 1
+
+
+async def test_a_lease_that_ran_out_cannot_mark_its_digest_sending(
+    cycle: DigestCycle, suppression: RedisSuppressionState
+) -> None:
+    scenario = Scenario()
+    await handlers.record_campaign(scenario.scheduled(), store=cycle.hits)
+    await ingest(cycle, suppression, scenario.opened(uuid.uuid4(), at(0)))
+    ledger = cycle.ledger
+    [digest_id] = await handlers.close_periods(MIDNIGHT, ledger=ledger, store=cycle.hits)
+    [lease] = await ledger.lease("slow", 1, 0.05)
+    await asyncio.sleep(0.1)
+    assert not await ledger.extend_lease(digest_id, "slow", 60)
+    assert not await ledger.mark_sending(digest_id, "slow", 60)
+    [again] = await ledger.lease("other", 1, 60)  # taken over, as after a crash
+    assert again.digest_id == lease.digest_id == digest_id
+    assert await ledger.mark_sending(digest_id, "other", 60)
+    assert await ledger.extend_lease(digest_id, "other", 60)
+    assert not await ledger.extend_lease(digest_id, "slow", 60)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from notifier_tests_fakes import FakeClock, FakeMailer, FakeStore, FakeSuppression, Scenario
+from notifier_tests_fakes import FakeClock, FakeMailer, FakeStore, FakeSuppression
+from notifier_tests_support import Scenario
 
 from contracts import Timing
 from notifier import handlers
 from notifier.handlers import SendOptions
+from notifier.mail import RenderedDigest
 from notifier.routes import to_hit
 
 JST = "+09:00"
@@ -223,8 +227,6 @@ async def test_crash_between_building_and_sending_still_sends_exactly_one() -> N
 
 
 async def test_two_senders_never_send_the_same_digest_twice() -> None:
-    import asyncio
-
     w = await World().start()
     for user in ("sender", "owner", "deputy"):
         await w.ingest(w.scenario.opened(uuid.uuid4(), jst("2026-11-26T10:00"), user=user))
@@ -260,3 +262,49 @@ async def test_temporary_failure_is_retried_and_permanent_one_is_given_up() -> N
     assert await w.close(w.clock.now()) == 0
     assert w.mails_to("owner") == []
     assert sorted(d.state for d in w.store.digests.values()) == ["failed", "sent"]
+
+
+class Ticking(FakeClock):
+    """Time that passes as the test runs: leases run out while a slow mail server works."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.current + timedelta(seconds=time.monotonic() - self._began)
+
+
+class SlowMailer(FakeMailer):
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def send(self, mail: RenderedDigest) -> None:
+        await asyncio.sleep(self.seconds)
+        await super().send(mail)
+
+
+async def test_a_slow_mail_server_and_a_second_cycle_send_every_digest_once() -> None:
+    w = await World().start()
+    users = [f"user{i}" for i in range(8)]
+    for user in users:
+        w.scenario.user(user)
+    await handlers.record_campaign(w.scenario.scheduled(), store=w.store)
+    for user in users:
+        await w.ingest(w.scenario.opened(uuid.uuid4(), jst("2026-11-26T10:00"), user=user))
+    await handlers.close_periods(jst("2026-11-27T00:00"), ledger=w.store, store=w.store)
+    w.store.clock = Ticking(jst("2026-11-27T00:00"))
+    mailer = SlowMailer(seconds=0.5)  # every send outlasts the lease
+
+    async def cycle(owner: str, after: float) -> int:
+        await asyncio.sleep(after)
+        options = SendOptions(sender=SENDER, owner=owner, lease_s=0.3, concurrency=2)
+        return await handlers.send_due_digests(
+            ledger=w.store, mailer=mailer, clock=w.store.clock, options=options
+        )
+
+    sent = await asyncio.gather(cycle("first", 0), cycle("second", 0.35))
+    recipients = sorted(m["To"].addresses[0].addr_spec for m in mailer.sent)
+    assert recipients == sorted(w.scenario.user(u).email for u in users)
+    assert sum(sent) == len(users) and sent[1] > 0, "the second cycle took its share"

@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_tests_fakes import FakeClock, FakeStore, FakeSuppression, Scenario
+from notifier_tests_fakes import FakeClock, FakeStore, FakeSuppression
+from notifier_tests_support import Scenario
 
 from contracts import Timing
 from notifier import handlers
@@ -28,10 +29,12 @@ def at(minutes: float) -> datetime:
         (30, HitKind.SUPPRESSED),
         (59, HitKind.SUPPRESSED),
         (59.99, HitKind.SUPPRESSED),
-        (60, HitKind.REOPEN),
+        (60, HitKind.SUPPRESSED),  # "within one hour" includes the hour itself
+        (60 + 1 / 60_000, HitKind.REOPEN),  # one millisecond more
         (61, HitKind.REOPEN),
         (24 * 60, HitKind.REOPEN),
         (-30, HitKind.SUPPRESSED),  # late: 30 minutes before the last open seen
+        (-60, HitKind.SUPPRESSED),
         (-61, HitKind.REOPEN),
     ],
 )
@@ -41,12 +44,23 @@ def test_classify_open(gap_minutes: float | None, expected: HitKind) -> None:
     assert classify_open(now, previous) is expected
 
 
+def test_an_hour_apart_is_measured_in_the_milliseconds_redis_keeps() -> None:
+    # Redis answers the previous open truncated to the millisecond, PostgreSQL to the
+    # microsecond: both must classify an open exactly one hour later alike.
+    previous = T0 + timedelta(microseconds=400)
+    later = previous + timedelta(hours=1)
+    assert classify_open(later, previous) is HitKind.SUPPRESSED
+    assert classify_open(later, T0) is HitKind.SUPPRESSED  # the truncated answer
+    assert classify_open(later + timedelta(milliseconds=1), previous) is HitKind.REOPEN
+
+
 # Minutes after T0 of successive opens of one message -> how each is classified.
 OPEN_SEQUENCES = [
     ("single open", [0], ["first_open"]),
     ("re-open at 59 min", [0, 59], ["first_open", "suppressed"]),
     ("re-open at 61 min", [0, 61], ["first_open", "reopen"]),
-    ("re-open at exactly 60 min", [0, 60], ["first_open", "reopen"]),
+    ("re-open at exactly 60 min", [0, 60], ["first_open", "suppressed"]),
+    ("re-open a millisecond after the hour", [0, 60 + 1 / 60_000], ["first_open", "reopen"]),
     (
         "chain every 30 min: each is within an hour of the previous",
         [0, 30, 60, 90, 120, 150],

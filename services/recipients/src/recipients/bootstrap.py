@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipients.adapters.audience import PostgresAudience
+from recipients.adapters.audience import PostgresAudience, PostgresAudienceCounter
 from recipients.adapters.importer import PostgresImporter
 from recipients.adapters.kafka import KafkaRecipientStream
 from recipients.adapters.postgres import (
@@ -18,6 +18,7 @@ from recipients.adapters.postgres import (
 )
 from recipients.ports import (
     Audience,
+    AudienceCounter,
     Clock,
     Customers,
     Groups,
@@ -45,6 +46,7 @@ class Ports:
     groups: Groups
     importer: Importer
     audience: Audience
+    audience_counter: AudienceCounter
     resolutions: Resolutions
     suppressions: Suppressions
     sink: RecipientSink
@@ -79,6 +81,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             groups=PostgresGroups(pool),
             importer=PostgresImporter(pool, listed_rejects=settings.import_listed_rejects),
             audience=PostgresAudience(pool),
+            audience_counter=PostgresAudienceCounter(pool),
             resolutions=PostgresResolutions(pool),
             suppressions=PostgresSuppressions(pool),
             sink=KafkaRecipientStream(stream),

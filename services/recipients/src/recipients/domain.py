@@ -6,12 +6,13 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid5
 
-from contracts import CampaignScheduled, StaffMember
+from contracts import CampaignScheduled, RecipientSpec, StaffMember
 from contracts.merge import ATTRIBUTE_PREFIX, FIELDS, is_known
 from servicekit.errors import FieldError
 
@@ -118,6 +119,7 @@ def audience_event_id(campaign_id: UUID) -> UUID:
 
 # ---------------------------------------------------------------- merge fields
 
+ON_BEHALF = ("on_behalf_user", "on_behalf_registered")
 SENDER_FIELDS = frozenset({"sender_name", "sender_email", "sender_signature"})
 CUSTOMER_FIELDS = frozenset(FIELDS) - SENDER_FIELDS
 
@@ -175,26 +177,37 @@ class AudiencePlan:
     owners: tuple[StaffMember, ...]
 
 
+def choosing(
+    spec: RecipientSpec, merge_fields: Sequence[str], exclude_missing_merge: bool
+) -> dict[str, Any]:
+    """The parts of a plan that choose customers: the spec and the merge fields that count."""
+    fields = tuple(name for name in dict.fromkeys(merge_fields) if is_known(name))
+    return {
+        "customer_ids": tuple(spec.customer_ids),
+        "include_group_ids": tuple(spec.include_group_ids),
+        "exclude_group_ids": tuple(spec.exclude_group_ids),
+        "excluded_customer_ids": tuple(spec.excluded_customer_ids),
+        "merge_fields": fields,
+        "required_fields": tuple(f for f in fields if counts_for_exclusion(f))
+        if exclude_missing_merge
+        else (),
+    }
+
+
 def plan_audience(event: CampaignScheduled) -> AudiencePlan:
-    spec = event.recipients
     staff = {member.user_id: member for member in (event.operator, *event.staff)}
     sender_user = staff.get(event.sender_user_id) if event.sender_user_id else None
-    fields = tuple(name for name in dict.fromkeys(event.merge_fields) if is_known(name))
     return AudiencePlan(
         tenant_id=event.tenant_id,
         campaign_id=event.campaign_id,
-        customer_ids=tuple(spec.customer_ids),
-        include_group_ids=tuple(spec.include_group_ids),
-        exclude_group_ids=tuple(spec.exclude_group_ids),
-        excluded_customer_ids=tuple(spec.excluded_customer_ids),
-        merge_fields=fields,
-        required_fields=tuple(f for f in fields if counts_for_exclusion(f))
-        if event.exclude_missing_merge
-        else (),
+        **choosing(event.recipients, event.merge_fields, event.exclude_missing_merge),
         sender=Sender(
             name=event.sender.name,
             email=event.sender.email,
-            signature=sender_user.signature if sender_user else "",
+            # Sent on behalf, the logged-in user's (SPEC §3.6); else the sending user's.
+            signature=event.operator.signature
+            if event.sender_mode in ON_BEHALF
+            else (sender_user.signature if sender_user else ""),
             notify_user_id=event.notify_user_id,
         ),
         # Owners are looked up among the staff of the snapshot; an owner who is not there

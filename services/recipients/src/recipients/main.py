@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from recipients import bootstrap, routes
-from recipients.api import customers, groups
+from recipients.api import audience, customers, groups
 from recipients.bootstrap import Ports
 from recipients.settings import Settings
 from servicekit.api_errors import install_common_handlers
@@ -39,4 +39,5 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     install_common_handlers(app)
     app.include_router(customers.router)
     app.include_router(groups.router)
+    app.include_router(audience.router)
     return app

@@ -38,6 +38,12 @@ class Audience(Protocol):
         ...
 
 
+class AudienceCounter(Protocol):
+    async def count(self, plan: AudiencePlan) -> dict[str | None, int]:
+        """How many customers the plan chooses, by exclusion reason (None: those who stay)."""
+        ...
+
+
 class Resolutions(Protocol):
     """Checkpoints of audience resolutions."""
 
@@ -97,6 +103,12 @@ class Customers(Protocol):
     async def get(self, tenant_id: UUID, customer_id: UUID) -> Customer: ...
 
     async def find_by_email(self, tenant_id: UUID, email: str) -> Customer | None: ...
+
+    async def search(
+        self, tenant_id: UUID, text: str, *, after: UUID | None, limit: int
+    ) -> list[Customer]:
+        """Customers whose address, name or company contains `text` (any case), id order."""
+        ...
 
     async def page(
         self, tenant_id: UUID, *, after: UUID | None, limit: int, group_id: UUID | None = None

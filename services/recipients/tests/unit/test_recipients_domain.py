@@ -111,7 +111,9 @@ def test_plan_requires_merge_values_only_when_the_campaign_says_so() -> None:
     assert strict.required_fields == ("last_name", "attr.plan")
 
 
-def test_plan_takes_the_sender_signature_from_the_staff_entry_of_the_sender_user() -> None:
+def test_sent_on_behalf_the_signature_is_the_logged_in_users() -> None:
+    """SPEC §3.6: the manual refuses on-behalf sending when the LOGGED-IN user's signature
+    is empty, so the signature that goes into the mail is the logged-in user's."""
     boss = StaffMember(user_id=uuid.uuid4(), name="Boss", email="boss@acme.example", signature="B")
     event = fakes.campaign(
         sender_mode="on_behalf_user",
@@ -123,13 +125,21 @@ def test_plan_takes_the_sender_signature_from_the_staff_entry_of_the_sender_user
     plan = plan_audience(event)
     assert (plan.sender.name, plan.sender.signature, plan.sender.notify_user_id) == (
         "Boss",
-        "B",
+        fakes.OPERATOR.signature,
         boss.user_id,
     )
     registered = plan_audience(
-        fakes.campaign(sender={"name": "Support", "email": "s@acme.example"}, sender_user_id=None)
+        fakes.campaign(
+            sender_mode="on_behalf_registered",
+            sender={"name": "Support", "email": "s@acme.example"},
+            sender_user_id=None,
+        )
     )
-    assert registered.sender.signature == ""
+    assert registered.sender.signature == fakes.OPERATOR.signature
+
+
+def test_sent_as_oneself_the_signature_is_the_senders() -> None:
+    assert plan_audience(fakes.campaign()).sender.signature == fakes.OPERATOR.signature
 
 
 def test_owners_are_offered_only_when_sending_as_owner() -> None:

@@ -4,7 +4,9 @@ open to the whole internet needs, and the split between the public and the inter
 - a request's head (line and headers) must arrive within `head_seconds` of the
   connection, or of the end of the previous request: a client sending a byte a minute is
   cut off (slowloris); uvicorn closes idle keep-alive connections on its own;
-- a URL longer than 8 KiB is refused with 414, a head larger than 32 KiB with 431;
+- a URL longer than 8 KiB is refused with 414, a head larger than 32 KiB with 431, a body
+  larger than 64 KiB with 413 (as declared, or as it streams; an unsubscribe POST is a few
+  hundred bytes), before the app reads any of it;
 - connections beyond the cap are answered 503 (uvicorn's `limit_concurrency`);
 - the public port serves the hit endpoints, the unsubscribe pages and `/healthz`;
   `/metrics` and the API documents answer only on the internal port (SPEC §8).
@@ -21,13 +23,15 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 MAX_URL = 8 * 1024
 MAX_HEAD = 32 * 1024
+MAX_BODY = 64 * 1024
 
 CUT_OFF = Counter(
     "tracking_connections_cut_total",
-    "Connections closed by the public front, by reason (slow_head, url_too_long, head_too_large)",
+    "Connections closed by the public front, by reason (slow_head, url_too_long, "
+    "head_too_large, body_too_large)",
     ["reason"],
 )
-_REFUSALS = {"url_too_long": 414, "head_too_large": 431}
+_REFUSALS = {"url_too_long": 414, "head_too_large": 431, "body_too_large": 413}
 
 INTERNAL_PATHS = ("/metrics", "/docs", "/redoc", "/openapi.json")
 
@@ -49,6 +53,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().__init__(config, *args, **kwargs)
         self._head_seconds: float = getattr(config, "head_seconds", 10.0)
         self._head_bytes = 0
+        self._body_bytes = 0
         self._refusal: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
 
@@ -62,7 +67,7 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._head_bytes = 0
+        self._head_bytes = self._body_bytes = 0
         self._arm()
 
     def on_url(self, url: bytes) -> None:
@@ -71,7 +76,17 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count(len(name) + len(value), limit=MAX_HEAD, reason="head_too_large")
+        if name.lower() == b"content-length" and _number(value) > MAX_BODY:
+            self._refuse("body_too_large")
         super().on_header(name, value)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        # Once an answer has started (a pixel does not wait for a body), uvicorn drops the
+        # rest of the body itself; before, a chunked body is cut off where it passes the cap.
+        if self._body_bytes > MAX_BODY and not self.cycle.response_started:
+            self._refuse("body_too_large")
+        super().on_body(body)
 
     def on_headers_complete(self) -> None:
         self._disarm()
@@ -101,9 +116,13 @@ class GuardedHttpTools(HttpToolsProtocol):
     def _count(self, size: int, *, limit: int, reason: str) -> None:
         self._head_bytes += size
         if self._head_bytes > limit:
-            self._refusal = reason
-            CUT_OFF.labels(reason).inc()
-            raise _Refused(reason)
+            self._refuse(reason)
+
+    def _refuse(self, reason: str) -> None:
+        """httptools turns the exception into a parse error, answered in send_400_response."""
+        self._refusal = reason
+        CUT_OFF.labels(reason).inc()
+        raise _Refused(reason)
 
     def _arm(self) -> None:
         self._disarm()
@@ -119,6 +138,11 @@ class GuardedHttpTools(HttpToolsProtocol):
         if not self.transport.is_closing():
             CUT_OFF.labels("slow_head").inc()
             self.transport.close()
+
+
+def _number(value: bytes) -> int:
+    digits = value.strip()
+    return int(digits) if digits.isdigit() else 0  # httptools refuses what is not a number
 
 
 class PortSplit:

@@ -7,13 +7,14 @@ answers once Kafka acknowledged it. A token that does not verify yields no event
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from contracts import Bounced, Clicked, Opened, Unsubscribed
-from servicekit.tokens import Claims, InvalidToken, Kind, TokenCodec
+from servicekit.tokens import BounceClaims, Claims, InvalidToken, Kind, TokenCodec
 from tracking.domain import (
     MachineRules,
     bounce_kind,
@@ -22,8 +23,10 @@ from tracking.domain import (
     redirect_target,
     reports_a_problem,
 )
-from tracking.dsn import parse_dsn
+from tracking.dsn import DsnRecipient, TooComplex, parse_dsn
 from tracking.ports import MailStore, Publisher
+
+log = logging.getLogger(__name__)
 
 _MAX_USER_AGENT = 512
 #: Bounced events from a DSN get an id derived from what they report, so that a DSN that is
@@ -113,6 +116,14 @@ async def unsubscribe(
     return event
 
 
+def return_path_claims(rcpt: str, *, tokens: TokenCodec) -> BounceClaims | None:
+    """Tenant and message of a VERP return path (`<bounce token>@<any domain>`), or None."""
+    try:
+        return tokens.verify_bounce(rcpt.rpartition("@")[0])
+    except InvalidToken:
+        return None
+
+
 async def intake_mail(
     raw: bytes,
     *,
@@ -122,38 +133,50 @@ async def intake_mail(
     publisher: Publisher,
     store: MailStore,
 ) -> list[Bounced]:
-    """A mail to a return path: the bounces it reports, published; anything else is kept."""
-    claims = None
-    for rcpt in rcpt_tos:
-        try:
-            claims = tokens.verify_bounce(rcpt.rpartition("@")[0])
-            break
-        except InvalidToken:
-            continue
-    reason = "bad_token"
-    events: list[Bounced] = []
-    if claims is not None:
+    """A mail to a return path: the bounces it reports, published; anything else is kept.
+
+    Raises TooComplex (nothing kept) for a MIME structure no report has. A mail to no valid
+    return path is neither published nor kept: the SMTP intake refuses such recipients.
+    """
+    claims = next(
+        (c for r in rcpt_tos if (c := return_path_claims(r, tokens=tokens)) is not None), None
+    )
+    if claims is None:
+        return []
+    try:
         report = parse_dsn(raw)
+    except TooComplex:
+        raise
+    except Exception:
+        # Hostile bytes the email package trips over are kept for a person, like any mail
+        # that is no report: an error here would make the sending MTA retry it for days.
+        log.warning("unreadable mail to return path %s kept", rcpt_tos[0], exc_info=True)
+        report, reason = None, "unreadable"
+    else:
         reason = "not_dsn" if report is None else "no_failure"
-        for r in report or []:
-            if not reports_a_problem(r.action):
-                continue
-            key = f"dsn:{claims.message_id}:{r.email.lower()}:{r.action}:{r.status}"
-            events.append(
-                Bounced(
-                    event_id=uuid.uuid5(_DSN_EVENT_NAMESPACE, key),
-                    tenant_id=claims.tenant_id,
-                    message_id=claims.message_id,
-                    email=r.email,
-                    kind=bounce_kind(r.action, r.status),
-                    smtp_code=r.smtp_code,
-                    enhanced_status=r.status,
-                    diagnostic=r.diagnostic,
-                    source="dsn",
-                )
-            )
+    events = [_bounced(claims, r) for r in report or [] if reports_a_problem(r.action)]
     if events:
         await publisher.publish(events)
     else:
         await store.keep(raw, mail_from=mail_from, rcpt_tos=rcpt_tos, reason=reason)
     return events
+
+
+def _bounced(claims: BounceClaims, r: DsnRecipient) -> Bounced:
+    key = f"dsn:{claims.message_id}:{r.email.lower()}:{r.action}:{r.status}"
+    return Bounced(
+        event_id=uuid.uuid5(_DSN_EVENT_NAMESPACE, key),
+        tenant_id=claims.tenant_id,
+        message_id=claims.message_id,
+        email=r.email,
+        kind=bounce_kind(r.action, r.status),
+        smtp_code=r.smtp_code,
+        enhanced_status=r.status,
+        diagnostic=r.diagnostic,
+        source="dsn",
+    )
+
+
+async def purge_inbound_mail(store: MailStore, *, retention_days: int, batch: int) -> bool:
+    """Deletes one batch of kept mail older than the retention; True while more may be left."""
+    return await store.purge(older_than_days=retention_days, limit=batch) >= batch

@@ -2,7 +2,8 @@
 
 A reply goes out only once Kafka acknowledged the hit's event: the endpoint hands the reply
 to `respond` from the publisher's acknowledgement callback. A bad token gets its reply at
-once and publishes nothing.
+once and publishes nothing; so does a token replayed beyond the bound (`tracking.replay`),
+whose reply is the usual one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tracking import metrics
 from tracking.domain import PIXEL, MachineRules
 from tracking.handlers import click_hit, open_hit
 from tracking.ports import Publisher
+from tracking.replay import ReplayBound
 
 
 class Reply:
@@ -49,6 +51,8 @@ Respond = Callable[[Reply], None]
 _OPENS, _CLICKS = metrics.HITS.labels("open"), metrics.HITS.labels("click")
 _BAD_OPENS = metrics.REJECTED_TOKENS.labels("open")
 _BAD_CLICKS = metrics.REJECTED_TOKENS.labels("click")
+_REPLAYED_OPENS = metrics.REPLAYED.labels("open")
+_REPLAYED_CLICKS = metrics.REPLAYED.labels("click")
 
 
 @lru_cache(maxsize=8192)
@@ -62,28 +66,37 @@ class HitEndpoints:
         tokens: TokenCodec,
         publisher: Publisher,
         rules: MachineRules,
+        replays: ReplayBound,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._tokens, self._publisher, self._rules, self._clock = tokens, publisher, rules, clock
+        self._replays = replays
 
     def pixel(self, token: str, user_agent: str, respond: Respond) -> None:
-        event = open_hit(token, user_agent, tokens=self._tokens, now=self._clock())
+        now = self._clock()
+        event = open_hit(token, user_agent, tokens=self._tokens, now=now)
         if event is None:
             # A broken image in a customer's mail helps nobody: the pixel all the same.
             _BAD_OPENS.inc()
             respond(PIXEL_REPLY)
-            return
-        self._after_ack(event, PIXEL_REPLY, _OPENS, respond)
+        elif not self._replays.admit(token, now):
+            _REPLAYED_OPENS.inc()
+            respond(PIXEL_REPLY)
+        else:
+            self._after_ack(event, PIXEL_REPLY, _OPENS, respond)
 
     def click(self, token: str, user_agent: str, respond: Respond) -> None:
-        click = click_hit(
-            token, user_agent, tokens=self._tokens, now=self._clock(), rules=self._rules
-        )
+        now = self._clock()
+        click = click_hit(token, user_agent, tokens=self._tokens, now=now, rules=self._rules)
         if click is None:
             _BAD_CLICKS.inc()
             respond(NOT_FOUND)
-            return
-        self._after_ack(click.event, _redirect(click.location), _CLICKS, respond)
+        elif not self._replays.admit(token, now):
+            # The person still gets where the link goes; only the event is left out.
+            _REPLAYED_CLICKS.inc()
+            respond(_redirect(click.location))
+        else:
+            self._after_ack(click.event, _redirect(click.location), _CLICKS, respond)
 
     def _after_ack(self, event: Event, reply: Reply, counter: Counter, respond: Respond) -> None:
         def acknowledged(waiter: asyncio.Future[None]) -> None:

@@ -1,5 +1,6 @@
-"""The tracking service as an app: ports from `build`, the bounce SMTP listener, the hit
-endpoints, the unsubscribe pages; `asgi` puts the hit fast path in front of it all."""
+"""The tracking service as an app: ports from `build`, the bounce SMTP listener and the
+sweeper of stored inbound mail, the hit endpoints, the unsubscribe pages; `asgi` puts the
+hit fast path in front of it all."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from servicekit.http import configure_logging, service_app
+from servicekit.loops import Periodic, running
 from tracking import bootstrap, metrics
 from tracking.adapters import smtp
 from tracking.api import hits as hit_routes
@@ -20,8 +22,9 @@ from tracking.bootstrap import Ports
 from tracking.domain import MachineRules
 from tracking.fastpath import HitFastPath
 from tracking.front import PortSplit
-from tracking.handlers import intake_mail
+from tracking.handlers import intake_mail, purge_inbound_mail, return_path_claims
 from tracking.hits import HitEndpoints
+from tracking.replay import ReplayBound
 from tracking.settings import Settings
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]
@@ -35,8 +38,14 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
         async with AsyncExitStack() as stack:
             ports = await stack.enter_async_context(build(settings))
             rules = MachineRules(settings.click_machine_seconds)
-            hits = HitEndpoints(ports.tokens, ports.publisher, rules, ports.clock)
+            replays = ReplayBound(
+                limit=settings.hit_replay_limit,
+                window_s=settings.hit_replay_window_s,
+                capacity=settings.hit_replay_tokens,
+            )
+            hits = HitEndpoints(ports.tokens, ports.publisher, rules, replays, ports.clock)
             state: dict[str, Any] = {"ports": ports, "hits": hits}
+            await stack.enter_async_context(running(inbound_mail_sweeper(settings, ports)))
             if settings.bounce_intake:
                 server = await stack.enter_async_context(bounce_listener(settings, ports))
                 state["bounce_port"] = server.sockets[0].getsockname()[1]
@@ -75,9 +84,32 @@ async def bounce_listener(settings: Settings, ports: Ports) -> AsyncIterator[asy
         )
         metrics.HITS.labels("bounce").inc(len(events))
 
-    server = await smtp.start_listener(intake, settings.bounce_smtp_host, settings.bounce_smtp_port)
+    def is_return_path(rcpt: str) -> bool:
+        return return_path_claims(rcpt, tokens=ports.tokens) is not None
+
+    server = await smtp.start_listener(
+        intake,
+        is_return_path,
+        settings.bounce_smtp_host,
+        settings.bounce_smtp_port,
+        max_bytes=settings.bounce_max_bytes,
+    )
     try:
         yield server
     finally:
         server.close()
         await server.wait_closed()
+
+
+def inbound_mail_sweeper(settings: Settings, ports: Ports, batch: int = 1000) -> Periodic:
+    """Deletes stored inbound mail once it is older than the retention (every process runs
+    one; they skip each other's rows)."""
+
+    async def step() -> bool:
+        return await purge_inbound_mail(
+            ports.store, retention_days=settings.inbound_mail_retention_days, batch=batch
+        )
+
+    return Periodic(
+        "purging stored inbound mail", step, interval=settings.inbound_mail_purge_interval_s
+    )

@@ -22,8 +22,12 @@ class Publisher(Protocol):
 
 
 class MailStore(Protocol):
-    """Inbound mail that did not become an event, kept for a person to look at."""
+    """Inbound mail that did not become an event, kept for a person to look at, for a while."""
 
     async def keep(
         self, raw: bytes, *, mail_from: str, rcpt_tos: list[str], reason: str
     ) -> None: ...
+
+    async def purge(self, *, older_than_days: int, limit: int) -> int:
+        """Deletes up to `limit` mails kept longer than that; returns how many."""
+        ...

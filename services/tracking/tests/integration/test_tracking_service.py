@@ -20,6 +20,7 @@ from contracts import Bounced, BounceKind, Clicked, Opened, Unsubscribed, decode
 from contracts.topics import TOPICS
 from servicekit.tokens import Claims, Kind, TokenCodec
 from tracking.__main__ import config, listen
+from tracking.adapters.postgres import PostgresMailStore
 from tracking.domain import PIXEL
 from tracking.fastpath import HitFastPath
 from tracking.front import PortSplit
@@ -225,23 +226,41 @@ async def test_temporary_failure_dsn_becomes_a_soft_bounce(service):
     assert decode(record.value, Bounced).kind is BounceKind.SOFT
 
 
-async def test_mail_that_is_no_dsn_is_stored_not_lost(service, stack):
+async def test_mail_that_is_no_dsn_is_stored_and_purged_after_the_retention(service, stack):
     rcpt, _, _ = _return_path(service)
     await _send_mail(service, b"Subject: Out of office\r\n\r\nBack on Monday.\r\n", rcpt)
-    await _send_mail(service, dsn("x@example.org"), "postmaster@bounces.example.com")
     conn = await asyncpg.connect(stack.database_url)
     try:
-        rows = await conn.fetch(
-            f"SELECT reason, rcpt_tos, raw FROM {service.schema}.inbound_mail ORDER BY id"
+        table = f"{service.schema}.inbound_mail"
+        rows = await conn.fetch(f"SELECT reason, rcpt_tos, raw FROM {table} ORDER BY id")
+        assert [(r["reason"], r["rcpt_tos"]) for r in rows] == [("not_dsn", [rcpt])]
+        assert b"Back on Monday." in rows[0]["raw"]
+        await conn.execute(
+            f"INSERT INTO {table} (reason, mail_from, rcpt_tos, raw, received_at) "
+            "SELECT 'not_dsn', '', '{}', 'old', now() - make_interval(days => d) "
+            "FROM generate_series(15, 17) AS d"
         )
+        await conn.execute(f"SET search_path TO {service.schema}")
+        store = PostgresMailStore(conn)  # a connection does what the pool does here
+        assert await store.purge(older_than_days=14, limit=2) == 2
+        assert await store.purge(older_than_days=14, limit=2) == 1
+        assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 1
     finally:
         await conn.close()
-    assert [(r["reason"], r["rcpt_tos"]) for r in rows] == [
-        ("not_dsn", [rcpt]),
-        ("bad_token", ["postmaster@bounces.example.com"]),
-    ]
-    assert b"Back on Monday." in rows[0]["raw"]
     assert await end_offsets(service, Bounced.topic) == 0
+
+
+async def test_recipients_without_a_bounce_token_are_refused_and_nothing_is_stored(service, stack):
+    async with aiosmtplib.SMTP(hostname="127.0.0.1", port=service.smtp_port) as smtp:
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+            await smtp.sendmail("", ["postmaster@bounces.example.com"], dsn("x@example.org"))
+    [error] = refused.value.recipients
+    assert error.code == 550 and error.message.startswith("5.1.1 ")
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        assert await conn.fetchval(f"SELECT count(*) FROM {service.schema}.inbound_mail") == 0
+    finally:
+        await conn.close()
 
 
 async def test_health_and_metrics(service):

@@ -1,10 +1,13 @@
-"""RFC 3464 reports: what is read from them, and what is not a report."""
+"""RFC 3464 reports: what is read from them, what is not a report, and what the parser is
+never given."""
 
 from __future__ import annotations
 
+import pytest
 from tracking_tests_fakes import dsn
+from tracking_tests_support import nested_mime, wide_mime
 
-from tracking.dsn import parse_dsn
+from tracking.dsn import TooComplex, check_structure, parse_dsn
 
 
 def test_hard_bounce_report():
@@ -66,3 +69,33 @@ def test_report_without_recipient_blocks_is_not_recognisable():
 
 def test_garbage_is_not_a_report():
     assert parse_dsn(b"\x00\xff" * 1000) is None
+
+
+@pytest.mark.parametrize("kind", ["multipart", "message"])
+def test_deep_nesting_is_refused_before_the_parser_recurses(kind):
+    with pytest.raises(TooComplex) as refused:
+        parse_dsn(nested_mime(1500, kind))
+    assert refused.value.reason == "too_deep"
+
+
+def test_thousands_of_parts_are_refused_before_parsing():
+    with pytest.raises(TooComplex) as refused:
+        check_structure(wide_mime(5000))
+    assert refused.value.reason == "too_many_parts"
+
+
+def test_a_report_returning_a_whole_multipart_mail_is_within_the_bounds():
+    returned = (
+        b"Content-Type: message/rfc822\r\n\r\n"
+        b'Subject: Spring sale\r\nContent-Type: multipart/alternative; boundary="alt"\r\n\r\n'
+        b"--alt\r\nContent-Type: text/plain\r\n\r\nsale\r\n"
+        b"--alt\r\nContent-Type: text/html\r\n\r\n<p>sale</p>\r\n--alt--\r\n"
+    )
+    raw = dsn("a@example.org").replace(
+        b"Content-Type: text/rfc822-headers\r\n\r\nSubject: Spring sale\r\n"
+        b"Message-ID: <abc@example.com>\r\n",
+        returned,
+    )
+    assert b"multipart/alternative" in raw
+    check_structure(raw)
+    assert [r.email for r in parse_dsn(raw) or []] == ["a@example.org"]

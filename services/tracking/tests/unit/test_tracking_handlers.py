@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from tracking_tests_fakes import NOW, TOKENS, FakeMailStore, FakePublisher, dsn, ids, sign
 
 from contracts import BounceKind, Clicked, Opened, Unsubscribed
 from servicekit.tokens import Kind
 from tracking.domain import MachineRules
-from tracking.handlers import click_hit, intake_mail, open_hit, unsubscribe
+from tracking.dsn import TooComplex
+from tracking.handlers import click_hit, intake_mail, open_hit, purge_inbound_mail, unsubscribe
 
 RULES = MachineRules(click_machine_seconds=10)
 
@@ -136,10 +138,44 @@ async def test_mail_that_is_not_a_report_is_kept():
     assert events == [] and kept == [(raw, "", [_return_path()], "not_dsn")]
 
 
-async def test_report_with_a_forged_return_path_is_kept_not_published():
+async def test_report_with_a_forged_return_path_is_neither_published_nor_kept():
     forged = _return_path()[:10] + ("a" if _return_path()[10] != "a" else "b") + _return_path()[11:]
     events, kept = await _intake(dsn("gone@example.org"), forged)
-    assert events == [] and kept[0][3] == "bad_token"
+    assert events == [] and kept == []
+
+
+async def test_mail_the_email_package_trips_over_is_kept_as_unreadable(monkeypatch):
+    def trips(raw: bytes) -> None:
+        raise LookupError("unknown encoding: x-hostile")
+
+    monkeypatch.setattr("tracking.handlers.parse_dsn", trips)
+    events, kept = await _intake(dsn("gone@example.org"), _return_path())
+    assert events == [] and kept[0][3] == "unreadable"
+
+
+async def test_a_structure_no_report_has_is_refused_and_not_kept():
+    nested = b"".join(b"Content-Type: message/rfc822\r\n\r\n" for _ in range(1500))
+    publisher, store = FakePublisher(), FakeMailStore()
+    with pytest.raises(TooComplex):
+        await intake_mail(
+            nested,
+            mail_from="",
+            rcpt_tos=[_return_path()],
+            tokens=TOKENS,
+            publisher=publisher,
+            store=store,
+        )
+    assert publisher.events == [] and store.kept == []
+
+
+async def test_kept_mail_is_purged_after_the_retention_in_batches():
+    store = FakeMailStore()
+    for n in range(5):
+        await store.keep(b"mail %d" % n, mail_from="", rcpt_tos=[], reason="not_dsn")
+    store.ages = [30, 1, 15, 20, 14]
+    assert await purge_inbound_mail(store, retention_days=14, batch=2) is True
+    assert await purge_inbound_mail(store, retention_days=14, batch=2) is False
+    assert [raw for raw, *_ in store.kept] == [b"mail 1", b"mail 4"]
 
 
 async def test_successful_delivery_report_is_kept():

@@ -44,6 +44,32 @@ def test_pixel_with_a_bad_token_is_still_an_image_but_no_event(fresh, client, to
     assert fresh.publisher.events == []
 
 
+def _replayed(port: int, kind: str) -> float:
+    text = Client(port).request("GET", "/metrics")[2].decode()
+    match = re.search(rf'^tracking_replayed_hits_total{{kind="{kind}"}} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_a_pixel_replayed_beyond_the_bound_is_answered_but_makes_no_event(fresh, client):
+    token = sign(Kind.OPEN, seed=71)
+    before = _replayed(fresh.internal_port, "open")
+    answers = [client.request("GET", f"/o/{token}")[2] for _ in range(25)]
+    assert answers == [PIXEL] * 25
+    assert len(fresh.publisher.events) == 20  # HIT_REPLAY_LIMIT's default
+    assert _replayed(fresh.internal_port, "open") == before + 5
+    assert client.request("GET", f"/o/{sign(Kind.OPEN, seed=72)}")[0] == 200
+    assert len(fresh.publisher.events) == 21, "another token is not affected"
+
+
+def test_a_link_replayed_beyond_the_bound_still_redirects_without_event(fresh, client):
+    token = sign(Kind.CLICK, url=DEST, seed=73)
+    before = _replayed(fresh.internal_port, "click")
+    locations = [client.request("GET", f"/c/{token}")[1]["location"] for _ in range(25)]
+    assert locations == [DEST] * 25
+    assert len(fresh.publisher.events) == 20
+    assert _replayed(fresh.internal_port, "click") == before + 5
+
+
 def test_no_acknowledgement_no_success(fresh, client):
     fresh.publisher.failing = True
     assert client.request("GET", f"/o/{sign(Kind.OPEN)}")[0] == 503
@@ -200,6 +226,24 @@ def test_garbage_gets_a_400_and_the_connection_closes(fresh):
 def test_oversized_url_gets_a_414(fresh):
     answer = _raw_exchange(fresh.port, b"GET /o/" + b"A" * 10_000 + b" HTTP/1.1\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 414 ")
+
+
+def test_a_body_declared_too_large_gets_a_413_before_anything_reads_it(fresh):
+    head = f"POST /u/{sign(Kind.UNSUBSCRIBE)} HTTP/1.1\r\nHost: t\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\n"
+    answer = _raw_exchange(fresh.port, head.encode() + b"List-Unsubscribe=One-Click")
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer
+    assert fresh.publisher.events == []
+
+
+def test_a_chunked_body_is_cut_off_where_it_passes_the_cap(fresh):
+    head = f"POST /u/{sign(Kind.UNSUBSCRIBE)} HTTP/1.1\r\nHost: t\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunk = b"4000\r\n" + b"x" * 0x4000 + b"\r\n"  # 16 KiB each, five of them
+    answer = _raw_exchange(fresh.port, head.encode() + chunk * 5)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert fresh.publisher.events == []
+    assert Client(fresh.port).request("GET", "/healthz")[0] == 200
 
 
 def test_http_1_0_closes_after_the_answer(fresh):

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from composer.adapters.sending_domains import SendingDomainRows
 from composer.domain import (
     Campaign,
     CampaignContent,
@@ -74,12 +75,12 @@ def _progress(r: asyncpg.Record) -> Progress:
     return Progress(**values)
 
 
-class PostgresTx:
+class PostgresTx(SendingDomainRows):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def tenant(self, tenant_id: UUID) -> Tenant | None:
-        row = await self._conn.fetchrow(Q["tenant"], tenant_id)
+    async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
+        row = await self._conn.fetchrow(Q["lock_tenant" if lock else "tenant"], tenant_id)
         return _tenant(row) if row else None
 
     async def directory(self, tenant_id: UUID) -> Directory | None:
@@ -88,7 +89,8 @@ class PostgresTx:
             return None
         users = [_user(r) for r in await self._conn.fetch(Q["users"], tenant_id)]
         senders = [_sender(r) for r in await self._conn.fetch(Q["senders"], tenant_id)]
-        return Directory(tenant, users, senders)
+        domains = await self.sending_domains(tenant_id)
+        return Directory(tenant, users, senders, domains)
 
     async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
         row = await self._conn.fetchrow(Q["lock_campaign"], tenant_id, campaign_id)

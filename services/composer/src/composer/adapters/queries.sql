@@ -2,6 +2,12 @@
 -- The account information a request or a snapshot needs.
 SELECT id, company_name, postal_address, contact, time_zone FROM tenants WHERE id = $1;
 
+-- name: lock_tenant
+-- Changes of a tenant's settings or of its users run one at a time: a read-modify-write
+-- never loses a concurrent edit, and two admins cannot demote each other at once.
+SELECT id, company_name, postal_address, contact, time_zone FROM tenants WHERE id = $1
+FOR UPDATE;
+
 -- name: insert_tenant
 INSERT INTO tenants (id, company_name, postal_address, contact, time_zone)
 VALUES ($1, $2, $3, $4, $5);
@@ -39,10 +45,11 @@ WHERE tenant_id = $1 AND key_id = $2
 RETURNING user_id;
 
 -- name: verify_key
--- Who a presented key belongs to; revoked keys verify as nobody.
+-- Who a presented key belongs to; revoked and expired keys verify as nobody.
 SELECT k.secret_hash, k.tenant_id, k.user_id, u.role
 FROM api_keys k JOIN users u ON u.id = k.user_id
-WHERE k.key_id = $1 AND k.revoked_at IS NULL;
+WHERE k.key_id = $1 AND k.revoked_at IS NULL
+  AND (k.expires_at IS NULL OR k.expires_at > now());
 
 -- name: senders
 SELECT id, tenant_id, name, email, created_by FROM registered_senders

@@ -100,7 +100,7 @@ async def revoke_key(key_id: str, actor: CurrentPrincipal, store: StoreDep) -> R
     return Response(status_code=204)
 
 
-@router.post("/senders", status_code=201, tags=["senders"], summary="Register a sender (manager+)")
+@router.post("/senders", status_code=201, tags=["senders"], summary="Register a sender (admin)")
 async def create_sender(
     body: accounts.SenderInput, actor: CurrentPrincipal, store: StoreDep
 ) -> SenderOut:

@@ -1,4 +1,5 @@
-"""/v1/campaigns: compose, edit, list by folder, send now, schedule, cancel, progress."""
+"""/v1/campaigns: compose, edit, list by folder, preview, test send, send now, schedule,
+cancel, progress."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from composer import handlers
-from composer.api.deps import BEARER_DOC, ClockDep, StoreDep
+from composer import handlers, previews
+from composer.api.deps import BEARER_DOC, AskingDep, ClockDep, PreviewerDep, StoreDep
 from composer.api.errors import ERROR_RESPONSES
 from composer.api.models import (
     CampaignOut,
     CampaignPage,
     CampaignSummary,
+    PreviewOut,
     ProgressOut,
+    RecipientChoice,
     ScheduleIn,
+    TestSendOut,
     decode_cursor,
     encode_cursor,
 )
@@ -113,3 +117,19 @@ async def cancel(
 async def progress(campaign_id: UUID, actor: CurrentPrincipal, store: StoreDep) -> ProgressOut:
     campaign, counters = await handlers.get_progress(campaign_id, actor=actor, store=store)
     return ProgressOut.of(campaign, counters)
+
+
+@router.post("/{campaign_id}/preview", summary="Render for one customer or address (HTML, text)")
+async def preview(
+    campaign_id: UUID, body: RecipientChoice, asking: AskingDep, previewer: PreviewerDep
+) -> PreviewOut:
+    return PreviewOut.of(await previews.preview(campaign_id, body.choice(), asking, previewer))
+
+
+@router.post(
+    "/{campaign_id}/test-send",
+    status_code=202,
+    summary="Send it, rendered for one customer, to the caller's own address",
+)
+async def test_send(campaign_id: UUID, body: RecipientChoice, asking: AskingDep) -> TestSendOut:
+    return TestSendOut.of(await previews.test_send(campaign_id, body.choice(), asking))

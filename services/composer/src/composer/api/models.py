@@ -6,11 +6,15 @@ import base64
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from composer.accounts import IssuedKey
 from composer.domain import Campaign, CampaignContent, Progress, RegisteredSender, Tenant, User
+from composer.previews import Choice, Rendered, TestSend
+from contracts.base import EmailAddress
+from servicekit.api_errors import ErrorItem
 from servicekit.errors import Invalid
+from servicekit.outputs import fields_for
 
 
 class FooterOut(BaseModel):
@@ -38,32 +42,24 @@ class CampaignOut(CampaignContent):
     last_error: str | None = Field(
         description="Why a scheduled campaign could not be released and went back to drafts."
     )
+    warnings: list[ErrorItem] = Field(
+        default=[],
+        description="When a draft is saved: what send and schedule would refuse as it is "
+        "now, e.g. a From on a sending domain not verified yet.",
+    )
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignOut:
-        return cls(
-            **c.content.model_dump(),
-            id=c.id,
-            state=str(c.state),
-            folder=c.folder,
-            merge_fields=c.merge_fields,
-            footer=FooterOut(
-                enabled=c.content.footer_enabled,
-                disabled_by_user_id=c.footer_disabled_by,
-                disabled_at=c.footer_disabled_at,
-            ),
-            created_by=c.created_by,
-            created_at=c.created_at,
-            updated_by=c.updated_by,
-            updated_at=c.updated_at,
-            scheduled_for=c.scheduled_for,
-            scheduled_by=c.scheduled_by,
-            released_at=c.released_at,
-            completed_at=c.completed_at,
-            cancelled_by=c.cancelled_by,
-            cancelled_at=c.cancelled_at,
-            last_error=c.last_error,
+        footer = FooterOut(
+            enabled=c.content.footer_enabled,
+            disabled_by_user_id=c.footer_disabled_by,
+            disabled_at=c.footer_disabled_at,
         )
+        warnings = [
+            ErrorItem(field=w.field, reason=w.reason, allowed=w.allowed) for w in c.warnings
+        ]
+        extra = {"state": str(c.state), "footer": footer, "warnings": warnings}
+        return cls(**fields_for(cls, c.content, c, extra))
 
 
 class CampaignSummary(BaseModel):
@@ -82,20 +78,7 @@ class CampaignSummary(BaseModel):
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignSummary:
-        return cls(
-            id=c.id,
-            state=str(c.state),
-            folder=c.folder,
-            name=c.content.name,
-            subject=c.content.subject,
-            sender_mode=c.content.sender_mode,
-            created_by=c.created_by,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            scheduled_for=c.scheduled_for,
-            released_at=c.released_at,
-            completed_at=c.completed_at,
-        )
+        return cls(**fields_for(cls, c.content, c, {"state": str(c.state)}))
 
 
 class CampaignPage(BaseModel):
@@ -117,11 +100,70 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     send_at: str = Field(
         description="ISO 8601 date-time; with an offset (2030-04-01T09:00+09:00) or without "
         "one (2030-04-01T09:00), then read in the tenant's time zone. Must be in the future.",
         examples=["2030-04-01T09:00"],
     )
+
+
+class RecipientChoice(BaseModel):
+    """Whom a preview or test send renders for; neither: the campaign's only recipient."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: UUID | None = Field(default=None, description="A customer of the tenant.")
+    email: EmailAddress | None = Field(
+        default=None, description="An address (individual mail to someone not a customer)."
+    )
+
+    def choice(self) -> Choice:
+        if self.customer_id is not None and self.email is not None:
+            raise Invalid.one("customer_id", "give a customer or an address, not both")
+        return Choice(customer_id=self.customer_id, email=self.email)
+
+
+class PreviewOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    to: str = Field(description="The recipient's address.")
+    from_: str = Field(alias="from", description="From, as the recipient sees it.")
+    sender: str | None = Field(description="Sender header: who sends on the author's behalf.")
+    reply_to: str | None
+    subject: str
+    html: str
+    text: str
+    excluded: str | None = Field(
+        description="Why the campaign would leave this recipient out (e.g. unsubscribed)."
+    )
+
+    @classmethod
+    def of(cls, r: Rendered) -> PreviewOut:
+        p = r.preview
+        return cls(
+            to=r.to,
+            from_=p.sender,
+            sender=p.on_behalf_of,
+            reply_to=p.reply_to,
+            subject=p.subject,
+            html=p.html,
+            text=p.text,
+            excluded=r.excluded,
+        )
+
+
+class TestSendOut(BaseModel):
+    test_id: UUID = Field(description="The test's own campaign id (its mail's X-Campaign-ID).")
+    to: str = Field(description="The caller's address: the only one the test goes to.")
+    excluded: str | None = Field(
+        description="Why the campaign itself would leave the chosen recipient out."
+    )
+
+    @classmethod
+    def of(cls, t: TestSend) -> TestSendOut:
+        return cls(**fields_for(cls, t))
 
 
 class ProgressOut(BaseModel):
@@ -144,24 +186,8 @@ class ProgressOut(BaseModel):
 
     @classmethod
     def of(cls, c: Campaign, p: Progress) -> ProgressOut:
-        return cls(
-            state=str(c.state),
-            total=p.total,
-            sent=p.sent,
-            bounced=p.bounced,
-            soft_bounced=p.soft_bounced,
-            failed=p.failed,
-            unknown=p.unknown,
-            suppressed=p.suppressed,
-            deferred=p.deferred,
-            excluded=p.excluded,
-            excluded_total=sum(p.excluded.values()),
-            opens=p.opens,
-            clicks=p.clicks,
-            machine_opens=p.machine_opens,
-            machine_clicks=p.machine_clicks,
-            completed=p.completed,
-        )
+        derived = {"state": str(c.state), "excluded_total": sum(p.excluded.values())}
+        return cls(**fields_for(cls, p, derived))
 
 
 class TenantOut(BaseModel):
@@ -173,7 +199,7 @@ class TenantOut(BaseModel):
 
     @classmethod
     def of(cls, t: Tenant) -> TenantOut:
-        return cls(**vars(t))
+        return cls(**fields_for(cls, t))
 
 
 class UserOut(BaseModel):
@@ -186,14 +212,7 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, u: User) -> UserOut:
-        return cls(
-            id=u.id,
-            tenant_id=u.tenant_id,
-            name=u.name,
-            email=u.email,
-            signature=u.signature,
-            role=str(u.role),
-        )
+        return cls(**fields_for(cls, u, {"role": str(u.role)}))
 
 
 class KeyOut(BaseModel):
@@ -219,7 +238,7 @@ class SenderOut(BaseModel):
 
     @classmethod
     def of(cls, s: RegisteredSender) -> SenderOut:
-        return cls(id=s.id, name=s.name, email=s.email, created_by=s.created_by)
+        return cls(**fields_for(cls, s))
 
 
 class IntrospectOut(BaseModel):

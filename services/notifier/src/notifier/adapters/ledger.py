@@ -11,7 +11,7 @@ import asyncpg
 
 from contracts import DigestSent, Timing
 from notifier.adapters.postgres import Q, unscheduled_from_row
-from notifier.domain import CampaignSection, DigestContent, DigestLine, HitKind
+from notifier.domain import CampaignSection, DigestContent, DigestLine, HitKind, digest_stats
 from notifier.periods import DEFAULT_TIME_ZONE
 from notifier.ports import Lease, UnscheduledHit
 from servicekit.outbox import enqueue
@@ -71,8 +71,13 @@ class PostgresLedger:
             sections=tuple(sections.values()),
         )
 
-    async def mark_sending(self, digest_id: int, owner: str) -> bool:
-        return await self._pool.fetchval(Q["mark_sending"], digest_id, owner) is not None
+    async def mark_sending(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        row = await self._pool.fetchval(Q["mark_sending"], digest_id, owner, float(lease_s))
+        return row is not None
+
+    async def extend_lease(self, digest_id: int, owner: str, lease_s: float) -> bool:
+        row = await self._pool.fetchval(Q["extend_lease"], digest_id, owner, float(lease_s))
+        return row is not None
 
     async def mark_sent(self, digest_id: int, owner: str, event: DigestSent) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -97,13 +102,4 @@ class PostgresLedger:
         async with self._pool.acquire() as conn:
             counters = {r["name"]: r["value"] for r in await conn.fetch(Q["counters"], tenant_id)}
             waiting = await conn.fetchrow(Q["pending_counts"], tenant_id)
-        return {
-            "digests_sent": counters.get("digests_sent", 0),
-            "notifications_pending": waiting["pending"],
-            "awaiting_campaign": waiting["awaiting"],
-            "suppressed_reopens": counters.get(HitKind.SUPPRESSED.value, 0),
-            "machine_events": counters.get(HitKind.MACHINE.value, 0),
-            "first_opens": counters.get(HitKind.FIRST_OPEN.value, 0),
-            "reopens": counters.get(HitKind.REOPEN.value, 0),
-            "clicks": counters.get(HitKind.CLICK.value, 0),
-        }
+        return digest_stats(counters, pending=waiting["pending"], awaiting=waiting["awaiting"])

@@ -124,7 +124,8 @@ WHERE h.status = 'pending' AND h.period_end <= $1
   AND ($2::uuid IS NULL OR h.tenant_id = $2::uuid)
 
 -- name: lease
--- Takes unsent digests nobody holds; an expired lease means its holder died or hung.
+-- Takes unsent digests nobody holds (as many as the caller is about to start); an expired
+-- lease means its holder died or hung.
 WITH taken AS (
     SELECT id, state FROM digests
     WHERE state IN ('claimed', 'building', 'sending')
@@ -164,9 +165,17 @@ WHERE x.rn <= $2
 ORDER BY c.released_at, x.campaign_id, x.kind, x.occurred_at
 
 -- name: mark_sending
--- From here on the SMTP transaction may have happened.
-UPDATE digests SET state = 'sending'
-WHERE id = $1 AND lease_owner = $2 AND state = 'building'
+-- From here on the SMTP transaction may have happened. Only under a lease that still runs:
+-- once it ran out another process may have leased the digest, and both would send it.
+UPDATE digests SET state = 'sending', lease_until = now() + make_interval(secs => $3)
+WHERE id = $1 AND lease_owner = $2 AND state = 'building' AND lease_until > now()
+RETURNING id
+
+-- name: extend_lease
+-- Keeps a digest whose mail is being sent from being taken over by another process.
+UPDATE digests SET lease_until = now() + make_interval(secs => $3)
+WHERE id = $1 AND lease_owner = $2 AND state IN ('building', 'sending')
+  AND lease_until > now()
 RETURNING id
 
 -- name: mark_sent

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 
-from notifier.domain import Hit
+from notifier.domain import Hit, epoch_ms
 
 # Per open: a redelivered event (same id as the stored last open) gets the answer it got the
 # first time; a newer open replaces the last one; an older one (late) changes nothing.
@@ -68,8 +68,7 @@ class RedisSuppressionState:
         for i in range(0, len(opens), self._chunk):
             part = opens[i : i + self._chunk]
             packed = ";".join(
-                f"{h.message_id.hex},{int(h.occurred_at.timestamp() * 1000)},{h.event_id.hex}"
-                for h in part
+                f"{h.message_id.hex},{epoch_ms(h.occurred_at)},{h.event_id.hex}" for h in part
             )
             reply = await self._script(keys=[], args=[self._prefix, self._ttl_ms, packed])
             text = reply.decode() if isinstance(reply, bytes) else str(reply)

@@ -1,7 +1,9 @@
 """The notifier's own HTTP endpoints: closing periods on demand, and digest statistics.
 
-`POST /v1/admin/close-periods` sends mail, so it is guarded: with `ADMIN_TOKEN` set it needs
-`Authorization: Bearer <ADMIN_TOKEN>`; without one it answers only loopback clients (the
+`GET /v1/digests/stats` answers an API key (`Authorization: Bearer bm_...`, verified by the
+composer) with its own tenant's counters only. The admin endpoints (closing periods sends
+mail; the counters of every tenant) are guarded: with `ADMIN_TOKEN` set they need
+`Authorization: Bearer <ADMIN_TOKEN>`; without one they answer only loopback clients (the
 service binds 127.0.0.1 by default).
 """
 
@@ -14,12 +16,17 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from notifier.digests import DigestCycle
+from servicekit.api_errors import error_responses
+from servicekit.auth import CurrentPrincipal
+from servicekit.errors import Forbidden
 
 
 class ClosePeriods(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     as_of: AwareDatetime = Field(description="Close every period that ended by this time.")
     tenant_id: UUID | None = Field(default=None, description="Only this tenant's users.")
     wait_s: float = Field(
@@ -69,20 +76,44 @@ def admin_guard(token: str) -> Callable[[Request], None]:
 
 def router(admin_token: str) -> APIRouter:
     routes = APIRouter()
+    guard = admin_guard(admin_token)
 
     @routes.post(
         "/v1/admin/close-periods",
         summary="Close the periods that ended by a time and send their digests",
         tags=["admin"],
-        dependencies=[Depends(admin_guard(admin_token))],
+        dependencies=[Depends(guard)],
     )
     async def close_periods(body: ClosePeriods, request: Request) -> CloseResult:
         cycle: DigestCycle = request.state.cycle
         result = await cycle.close_and_send(body.as_of, body.tenant_id, wait_s=body.wait_s)
         return CloseResult(**result)
 
-    @routes.get("/v1/digests/stats", summary="Digest and hit counters", tags=["digests"])
+    @routes.get(
+        "/v1/digests/stats",
+        summary="Digest and hit counters of the API key's tenant",
+        tags=["digests"],
+        responses=error_responses(401, 403),
+    )
     async def digest_stats(
+        request: Request,
+        principal: CurrentPrincipal,
+        tenant_id: Annotated[
+            UUID | None, Query(description="Optional; must be the key's own tenant.")
+        ] = None,
+    ) -> DigestStats:
+        if tenant_id is not None and tenant_id != principal.tenant_id:
+            raise Forbidden("tenant_id", "an API key sees its own tenant's counters only")
+        cycle: DigestCycle = request.state.cycle
+        return DigestStats(**await cycle.ledger.stats(principal.tenant_id))
+
+    @routes.get(
+        "/v1/admin/digests/stats",
+        summary="Digest and hit counters of every tenant, or of one (operators)",
+        tags=["admin"],
+        dependencies=[Depends(guard)],
+    )
+    async def all_digest_stats(
         request: Request,
         tenant_id: Annotated[UUID | None, Query(description="Only this tenant's counts.")] = None,
     ) -> DigestStats:

@@ -70,6 +70,22 @@ def audience_args(plan: AudiencePlan, after: str | None) -> list[Any]:
     ]
 
 
+class PostgresAudienceCounter:
+    """The audience query's rows counted by reason, for the console before a campaign is
+    sent; nothing leaves PostgreSQL but the counts."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def count(self, plan: AudiencePlan) -> dict[str | None, int]:
+        sql, keys = audience_sql(plan)
+        counting = f"SELECT excluded, count(*) AS n FROM ({sql}) chosen GROUP BY excluded"
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute("SET LOCAL jit = off")
+            rows = await conn.fetch(counting, *audience_args(plan, None), *keys)
+        return {r["excluded"]: int(r["n"]) for r in rows}
+
+
 class PostgresAudience:
     """Runs the audience query in a read-only transaction and hands out its rows in batches.
 

@@ -20,6 +20,7 @@ from servicekit.db import load_queries
 from servicekit.errors import Conflict, NotFound
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
+SEARCH = load_queries(Path(__file__).with_name("search.sql"))
 _FIRST = UUID(int=0)
 
 
@@ -83,6 +84,15 @@ class PostgresCustomers:
     async def find_by_email(self, tenant_id: UUID, email: str) -> Customer | None:
         row = await self._pool.fetchrow(Q["find_customer_by_email"], tenant_id, email)
         return None if row is None else _customer(row)
+
+    async def search(
+        self, tenant_id: UUID, text: str, *, after: UUID | None, limit: int
+    ) -> list[Customer]:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._pool.fetch(
+            SEARCH["search_customers"], tenant_id, after or _FIRST, pattern, limit
+        )
+        return [_customer(r) for r in rows]
 
     async def page(
         self, tenant_id: UUID, *, after: UUID | None, limit: int, group_id: UUID | None = None

@@ -53,7 +53,8 @@ async def create_customer(
     "",
     summary="List customers",
     description="Pages in id order. `email` finds the customer with that address (any case); "
-    "`group_id` lists the members of a group.",
+    "`group_id` lists the members of a group; `q` finds customers whose address, name or "
+    "company contains it (any case).",
 )
 async def list_customers(
     principal: CurrentPrincipal,
@@ -62,10 +63,19 @@ async def list_customers(
     limit: Limit = 100,
     email: Annotated[str | None, Query(description="Exact address, any case.")] = None,
     group_id: Annotated[UUID | None, Query(description="Only members of this group.")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Part of the address, a name or the company."),
+    ] = None,
 ) -> CustomerPage:
     if email is not None:
         found = await customers.find_by_email(principal.tenant_id, email.strip())
         return CustomerPage(items=[CustomerOut.of(found)] if found else [], next_after=None)
+    if q and q.strip() and group_id is None:
+        found_page = await customers.search(
+            principal.tenant_id, q.strip(), after=after, limit=limit
+        )
+        return customer_page(found_page, limit)
     page = await customers.page(principal.tenant_id, after=after, limit=limit, group_id=group_id)
     return customer_page(page, limit)
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
+from starlette.requests import ClientDisconnect
 
 from tracking import metrics, pages
 from tracking.handlers import unsubscribe, unsubscribe_claims
@@ -84,7 +85,11 @@ async def unsubscribe_page(token: str, request: Request) -> Response:
     response_class=HTMLResponse,
 )
 async def unsubscribe_post(token: str, request: Request) -> Response:
-    method = _unsubscribe_method(request.headers.get("content-type", ""), await request.body())
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # or cut off by the front: a body over its cap
+        return Response(status_code=400)
+    method = _unsubscribe_method(request.headers.get("content-type", ""), body)
     if method is None:
         return PlainTextResponse("bad request\n", status_code=400, headers=_NO_STORE)
     try:
