@@ -35,7 +35,7 @@ from delivery.pipeline.lanes import (
     preference,
     spread,
 )
-from delivery.pipeline.seats import Seats
+from delivery.pipeline.seats import Seats, stand_up
 from delivery.ports import Shaper
 from delivery.shaping.breaker import Breaker, BreakerState, StormDetector
 from delivery.shaping.config import Shaping
@@ -181,7 +181,6 @@ class Dispatcher:
         if route.state is not BreakerState.OPEN and not storm_paused:
             route.succeeded()  # it answered: the connection works
         now = self._clock()
-        lane.finished(now)
         if verdict is Verdict.THROTTLED:
             observed = lane.throughput(now) * 60
             lane.per_minute = await self._shaper.slow_down(
@@ -189,6 +188,7 @@ class Dispatcher:
             )
             lane.tokens, lane.rate_checked = 0, now
             return not self._requeue(job, counts=True)
+        lane.finished(now)
         refusal = refusal_key(reply) if verdict in (Verdict.HARD, Verdict.BLOCKED) else None
         return not self._storm(health, job, refusal)
 
@@ -234,12 +234,15 @@ class Dispatcher:
             and self.healths.of(lane.destination).breaker.allows()
         ]
         for lane in preference(seat, candidates):
-            room = await self._seats.sit(seat, lane, now) and await self._token(lane, now)
-            if room and lane.queue:  # (a following may have emptied it meanwhile)
-                if not self._direct:
-                    self.relay.started()
-                self.healths.of(lane.destination).breaker.started()
-                return self._pop(lane)
+            if not await self._seats.sit(seat, lane, now):
+                continue
+            if not await self._token(lane, now) or not lane.queue:
+                stand_up(seat)  # (a following may have emptied the queue meanwhile)
+                continue
+            if not self._direct:
+                self.relay.started()
+            self.healths.of(lane.destination).breaker.started()
+            return self._pop(lane)
         return None
 
     async def _token(self, lane: Lane, now: float) -> bool:
@@ -322,13 +325,13 @@ class Dispatcher:
 
     def _counted(self, lane: Lane, now: float) -> int:
         """Jobs of a lane that count against the claimer's room: all of them while this
-        process sends to it (its backlog is backpressure), none while it is paused or
-        waits with no sender here (for tokens, or for slots other processes hold): the
+        process sends to it (its backlog is backpressure), none while it is paused, waits
+        for tokens, or waits with no sender here for slots other processes hold: the
         claimer goes on for the other destinations, and defers this one's new messages
         once they would wait too long."""
-        if self._pause(lane) > 0:
+        if self._pause(lane) > 0 or lane.blocked_until > now:
             return 0
-        if lane.senders == 0 and max(lane.blocked_until, lane.slots_until) > now:
+        if lane.senders == 0 and lane.slots_until > now:
             return 0
         return len(lane.queue)
 
