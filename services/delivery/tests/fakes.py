@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from contracts import Event
-from delivery.domain import Counts, Reply, Stage, State
-from delivery.ports import Claim, DueRetry, Finished, Known, ProgressSnapshot
+from delivery.bounces import Reply, Stage
+from delivery.domain import Counts, State
+from delivery.ports import (
+    Claim,
+    Delivered,
+    DueRetry,
+    Finished,
+    Known,
+    ProgressSnapshot,
+    Route,
+)
 from mailkit.render import Mail
 
 
@@ -25,6 +35,14 @@ class Row:
     reply_text: str = ""
     event: bytes | None = None
     due: bool = False
+    tenant_id: UUID | None = None
+    customer_id: UUID | None = None
+    email: str | None = None
+    #: The DATA marker.
+    marked: bool = False
+    since: float = field(default_factory=time.time)
+    #: When a deferred row is due (claim-time deferral or parking), for tests that look.
+    retry_in: float | None = None
 
 
 class FakeLedger:
@@ -34,6 +52,9 @@ class FakeLedger:
         self.suppressed_customers: set[UUID] = set()
         #: Raised with every change of a campaign's rows, as the real statements do.
         self.sequence: dict[UUID, int] = {}
+        #: Owners the sweep treats as dead.
+        self.dead: set[str] = set()
+        self.processed: set[UUID] = set()
         #: `hold_next_finish()` makes the next `finish` wait until `release_finish()`: one
         #: slow ledger write, while other statements go through.
         self._slow: asyncio.Event | None = None
@@ -59,7 +80,18 @@ class FakeLedger:
             state = (
                 State.SUPPRESSED if c.event.customer_id in self.suppressed_customers else c.state
             )
-            self.rows[mid] = Row(c.event.campaign_id, state, owner, 1, reply_text=c.reason)
+            self.rows[mid] = Row(
+                c.event.campaign_id,
+                state,
+                owner,
+                1 if state is State.SENDING else 0,
+                reply_text=c.reason,
+                event=c.raw if state in (State.SENDING, State.RETRY) else None,
+                tenant_id=c.event.tenant_id,
+                customer_id=c.event.customer_id,
+                email=c.event.email,
+                retry_in=c.retry_in,
+            )
             out[mid] = state
         self._touch(self.rows[m].campaign_id for m in out)
         return out
@@ -93,12 +125,24 @@ class FakeLedger:
             if row.state is not State.SENDING or row.owner != owner:
                 continue
             row.state, row.reply_code, row.reply_text = r.state, r.reply_code, r.reply_text
-            row.event, row.due = r.event, False
+            kept = r.state in (State.RETRY, State.UNKNOWN)
+            row.event = (r.event or row.event) if kept else None
+            row.due, row.retry_in = False, r.retry_in
+            row.attempts -= 1 if r.refund else 0
             updated.add(r.message_id)
         self._touch(self.rows[m].campaign_id for m in updated)
         if outbox is not None:
             self.outbox.extend(outbox(updated))
         return updated
+
+    async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:
+        marked = set()
+        for mid in message_ids:
+            row = self.rows.get(mid)
+            if row is not None and row.state is State.SENDING and row.owner == owner:
+                row.marked = True
+                marked.add(mid)
+        return marked
 
     def make_due(self) -> None:
         for row in self.rows.values():
@@ -109,13 +153,72 @@ class FakeLedger:
         for mid, row in self.rows.items():
             if row.state is State.RETRY and row.due and len(out) < limit:
                 row.state, row.owner, row.attempts = State.SENDING, owner, row.attempts + 1
+                row.marked = False
                 assert row.event is not None
-                out.append(DueRetry(mid, row.attempts, row.event))
+                out.append(DueRetry(mid, row.attempts, row.event, row.since))
         self._touch(self.rows[r.message_id].campaign_id for r in out)
         return out
 
     async def sweep_dead_in_flight(self, owner_timeout: float) -> list[UUID]:
-        return []
+        swept = []
+        for row in self.rows.values():
+            if row.state is State.SENDING and row.owner in self.dead:
+                if row.marked or row.event is None:
+                    row.state = State.UNKNOWN
+                else:
+                    row.state, row.due, row.attempts = State.RETRY, True, max(row.attempts - 1, 0)
+                swept.append(row.campaign_id)
+        self._touch(swept)
+        return sorted(set(swept))
+
+    # ------------------------------------------------------------------ Reports
+
+    async def delivered(self, message_id: UUID) -> Delivered | None:
+        row = self.rows.get(message_id)
+        if row is None or row.tenant_id is None:
+            return None
+        return Delivered(row.tenant_id, row.campaign_id, row.customer_id, row.email, row.state)
+
+    async def settle(
+        self,
+        message_id: UUID,
+        *,
+        source: Sequence[State],
+        target: State,
+        text: str,
+        events: Callable[[], list[Event]],
+    ) -> bool:
+        row = self.rows.get(message_id)
+        if row is None or row.state not in source:
+            return False
+        row.state, row.reply_text = target, text
+        self._touch([row.campaign_id])
+        self.outbox.extend(events())
+        return True
+
+    async def resolve_unknown(
+        self,
+        event_id: UUID,
+        tenant_id: UUID,
+        campaign_id: UUID,
+        action: Literal["resend", "give_up"],
+    ) -> int | None:
+        if event_id in self.processed:
+            return None
+        self.processed.add(event_id)
+        rows = [
+            r
+            for r in self.rows.values()
+            if r.campaign_id == campaign_id and r.tenant_id == tenant_id
+            and r.state is State.UNKNOWN
+        ]  # fmt: skip
+        for row in rows:
+            if action == "resend" and row.event is not None:
+                row.state, row.due, row.since = State.RETRY, True, time.time()
+            else:
+                row.state = State.FAILED
+        self._touch(r.campaign_id for r in rows)
+        return len(rows)
 
     def states(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -162,28 +265,67 @@ class FakeCampaigns:
 
 
 class FakeSession:
-    def __init__(self, mailer: FakeMailer) -> None:
+    def __init__(self, mailer: FakeMailer, route: Route) -> None:
         self._mailer = mailer
+        self.route = route
 
-    async def send(self, mail: Mail, following: Mail | None = None) -> Reply:
-        self._mailer.sent.append(mail)
-        script = self._mailer.script.get(mail.rcpt)
+    async def send(
+        self,
+        mail: Mail,
+        following: Mail | None = None,
+        *,
+        entering: Awaitable[bool] | None = None,
+    ) -> Reply:
+        m = self._mailer
+        domain = mail.rcpt.rpartition("@")[2]
+        if m.down:
+            m.refused += 1
+            return Reply(Stage.CONNECT, None, "ConnectionRefusedError: relay down")
+        m.sent.append(mail)
+        reply = _ACCEPTED
+        script = m.script.get(mail.rcpt)
         if script:
-            return script.pop(0)
-        return Reply(Stage.END, 250, "2.0.0 Ok: queued")
+            reply = script.pop(0)
+            if reply.stage is not Stage.END:
+                return reply
+        if entering is not None and not await entering:
+            m.withdrawn.append(mail)
+            return Reply(Stage.DATA, None, "Withdrawn: its ledger marker was refused")
+        m.open[domain] = m.open.get(domain, 0) + 1
+        m.peak[domain] = max(m.peak.get(domain, 0), m.open[domain])
+        try:
+            await asyncio.sleep(m.delays.get(domain, 0.0))
+        finally:
+            m.open[domain] -= 1
+        if reply.code is not None and reply.code < 300:
+            m.delivered.append(mail)
+        return reply
 
     async def close(self) -> None:
         return None
+
+
+_ACCEPTED = Reply(Stage.END, 250, "2.0.0 Ok: queued")
 
 
 @dataclass
 class FakeMailer:
     #: Replies to give, in order, per recipient address; afterwards: accepted.
     script: dict[str, list[Reply]] = field(default_factory=dict)
+    #: Every transaction begun; those whose content was accepted; those withdrawn.
     sent: list[Mail] = field(default_factory=list)
+    delivered: list[Mail] = field(default_factory=list)
+    withdrawn: list[Mail] = field(default_factory=list)
+    #: Seconds each transaction to a domain takes.
+    delays: dict[str, float] = field(default_factory=dict)
+    #: The relay refuses connections.
+    down: bool = False
+    refused: int = 0
+    open: dict[str, int] = field(default_factory=dict)
+    peak: dict[str, int] = field(default_factory=dict)
 
-    def session(self) -> FakeSession:
-        return FakeSession(self)
+    def session(self, route: Route) -> FakeSession:
+        return FakeSession(self, route)
 
     def count(self, rcpt: str) -> int:
         return sum(1 for m in self.sent if m.rcpt == rcpt)

@@ -1,13 +1,27 @@
-"""Helpers of the delivery integration tests: delivery in-process on a namespace and
-schema, a Kafka bus, the dev sink's API."""
+"""Helpers of the delivery integration tests: delivery in-process (or as processes) on a
+namespace and schema, a Kafka bus, a dev sink of the test's own (a process that can be
+killed and started again on its ports) and its API, and a small DNS server for direct
+delivery."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
 import httpx
 from aiokafka import AIOKafkaConsumer
 
@@ -17,6 +31,8 @@ from delivery.main import create_app
 from delivery.settings import Settings
 from testkit.asgi import Started, started
 from testkit.kafka import publish, publish_stream
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def settings_for(stack: Any, namespace: str, schema: str, **overrides: Any) -> Settings:
@@ -47,9 +63,12 @@ async def running(settings: Settings) -> AsyncIterator[Started]:
 
 
 def finals(progress: DeliveryProgress) -> int:
-    """Messages of the campaign in a final state, as the composer counts them."""
+    """Messages of the campaign in a final state (deferred ones are not)."""
     p = progress
-    return p.sent + p.bounced + p.soft_bounced + p.failed + p.unknown + p.suppressed
+    return (
+        p.sent + p.bounced + p.soft_bounced + p.failed + p.unknown + p.suppressed
+        + p.blocked + p.complained
+    )  # fmt: skip
 
 
 def done(campaign_id: object, total: int) -> Callable[[list[Event]], bool]:
@@ -70,7 +89,13 @@ class Bus:
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        topics = ["message.sent", "message.bounced", "delivery.progress"]
+        topics = [
+            "message.sent",
+            "message.bounced",
+            "message.blocked",
+            "customer.complained",
+            "delivery.progress",
+        ]
         self._consumer = AIOKafkaConsumer(
             *(self.namespace + t for t in topics),
             bootstrap_servers=self._bootstrap,
@@ -122,3 +147,150 @@ class Sink:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SinkProcess:
+    """A dev sink of the test's own, as a process: its policy set over its HTTP API; it
+    can be killed and started again on the same ports, keeping the mail it caught."""
+
+    def __init__(self, store: Path, **flags: Any) -> None:
+        self.smtp_port, self.http_port = free_port(), free_port()
+        self._store = store
+        self._flags = flags
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "devsink", "--host", "127.0.0.1",
+            "--smtp-port", str(self.smtp_port), "--http-port", str(self.http_port),
+            "--store-dir", str(self._store),
+        ]  # fmt: skip
+        for name, value in self._flags.items():
+            command += [f"--{name.replace('_', '-')}", str(value)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline().decode()
+        assert first.startswith("devsink: smtp"), first
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    async def policy(self, **fields: Any) -> None:
+        async with httpx.AsyncClient(base_url=self.api, timeout=10) as client:
+            (await client.put("/policy", json=fields)).raise_for_status()
+
+    async def stats(self) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.api, timeout=10) as client:
+            result: dict[str, Any] = (await client.get("/stats")).raise_for_status().json()
+            return result
+
+    async def caught(self) -> Counter[str]:
+        """How many mails the sink holds per recipient."""
+        counts: Counter[str] = Counter()
+        after = 0
+        async with httpx.AsyncClient(base_url=self.api, timeout=30) as client:
+            while page := (await client.get("/messages", params={"after": after})).json():
+                for message in page:
+                    counts.update(message["rcpt_to"])
+                after = page[-1]["id"]
+        return counts
+
+
+@asynccontextmanager
+async def sink_process(store: Path, **flags: Any) -> AsyncIterator[SinkProcess]:
+    sink = SinkProcess(store, **flags)
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.kill()
+
+
+class DeliveryProcess:
+    """`python -m delivery` with the settings of a test (the environment's names)."""
+
+    def __init__(self, settings: Mapping[str, Any], log: Path) -> None:
+        self.port = free_port()
+        self.env = dict(os.environ, HTTP_PORT=str(self.port), LOG_LEVEL="WARNING")
+        self.env.update({k.upper(): str(v) for k, v in settings.items()})
+        self._log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 60) -> None:
+        with self._log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "delivery"], env=self.env, stdout=out, stderr=out,
+                cwd=ROOT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, self._log.read_text()[-2000:]
+                try:
+                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz")).is_success:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"delivery not healthy, see {self._log}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class TinyDns(asyncio.DatagramProtocol):
+    """Answers queries from a zone of (name, type) -> records, for direct delivery: a
+    known name without records of the type asked is an empty answer, others NXDOMAIN."""
+
+    def __init__(self, zone: Mapping[tuple[str, str], list[str]]) -> None:
+        self._zone = {(n.lower(), t): r for (n, t), r in zone.items()}
+        self._names = {n for n, _ in self._zone}
+        self._transport: Any = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # asyncio's or uvloop's: both have sendto
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        query = dns.message.from_wire(data)
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        name = question.name.to_text().rstrip(".").lower()
+        records = self._zone.get((name, dns.rdatatype.to_text(question.rdtype)))
+        if records:
+            response.answer.append(
+                dns.rrset.from_text(question.name, 60, "IN", question.rdtype, *records)
+            )
+        elif name not in self._names:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        self._transport.sendto(response.to_wire(), addr)
+
+
+@asynccontextmanager
+async def tiny_dns(zone: Mapping[tuple[str, str], list[str]]) -> AsyncIterator[str]:
+    """A DNS server on a free UDP port; yields `127.0.0.1:<port>` for DNS_RESOLVER."""
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: TinyDns(zone), local_addr=("127.0.0.1", 0)
+    )
+    try:
+        yield f"127.0.0.1:{transport.get_extra_info('sockname')[1]}"
+    finally:
+        transport.close()

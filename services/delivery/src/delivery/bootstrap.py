@@ -7,10 +7,32 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from delivery.adapters.postgres import PgCampaigns, PgInstances, PgLedger, PgSuppressions
+from redis.asyncio import Redis
+
+from delivery.adapters.mx import MxRouter, RelayRouter, resolver_for
+from delivery.adapters.postgres import (
+    PgCampaigns,
+    PgInstances,
+    PgLedger,
+    PgReports,
+    PgSuppressions,
+)
+from delivery.adapters.redis import RedisShaper
 from delivery.adapters.smtp import SmtpMailer, SmtpOptions
-from delivery.ports import Campaigns, Instances, Ledger, Mailer, Suppressions
+from delivery.ports import (
+    Campaigns,
+    Instances,
+    Ledger,
+    Mailer,
+    Reports,
+    Router,
+    Shaper,
+    Suppressions,
+)
 from delivery.settings import Settings
+from delivery.shaping import config as shaping_config
+from delivery.shaping.config import Shaping
+from delivery.shaping.local import Fallback, LocalShaper
 from mailkit.keys import KeyVault
 from mailkit.render import RenderConfig
 from servicekit import outbox
@@ -30,7 +52,11 @@ class Ports:
     campaigns: Campaigns
     suppressions: Suppressions
     instances: Instances
+    reports: Reports
     mailer: Mailer
+    router: Router
+    shaping: Shaping
+    shaper: Shaper
     relay: Relay
     render: RenderConfig
     vault: KeyVault | None = None
@@ -47,8 +73,11 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             max_size=12,
         ) as db,
         kafka_bus(settings, service="delivery") as bus,
+        Redis.from_url(settings.redis_url, socket_timeout=2.0) as redis,
     ):
         pool = db.pool
+        shaping = load_shaping(settings)
+        mailer = SmtpMailer(smtp_options(settings))
         yield Ports(
             database=db,
             bus=bus,
@@ -56,23 +85,50 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             campaigns=PgCampaigns(pool),
             suppressions=PgSuppressions(pool),
             instances=PgInstances(pool),
-            mailer=SmtpMailer(smtp_options(settings)),
+            reports=PgReports(pool),
+            mailer=mailer,
+            router=router(settings, mailer),
+            shaping=shaping,
+            shaper=shaper(settings, shaping, redis),
             relay=outbox.OutboxRelay(pool, bus),
             render=render_config(settings),
             vault=key_vault(settings),
         )
 
 
+def load_shaping(settings: Settings) -> Shaping:
+    return shaping_config.load(settings.shaping_file or shaping_config.DEFAULT_FILE)
+
+
+def shaper(settings: Settings, shaping: Shaping, redis: Redis) -> Shaper:
+    ttl = shaping.queue.slot_ttl_seconds
+    shared = RedisShaper(
+        redis,
+        prefix=settings.kafka_namespace + settings.redis_key_prefix,
+        adaptive=shaping.adaptive,
+        slot_ttl=ttl,
+    )
+    return Fallback(shared, LocalShaper(shaping.adaptive, slot_ttl=ttl))
+
+
+def router(settings: Settings, mailer: SmtpMailer) -> Router:
+    if settings.delivery_mode == "direct":
+        return MxRouter(resolver_for(settings.dns_resolver), settings.direct_smtp_port)
+    return RelayRouter(mailer.relay())
+
+
 def smtp_options(settings: Settings) -> SmtpOptions:
+    direct = settings.delivery_mode == "direct"
     return SmtpOptions(
         host=settings.smtp_host,
         port=settings.smtp_port,
         timeout=settings.smtp_timeout,
-        use_tls=settings.smtp_use_tls,
-        starttls=settings.smtp_starttls,
-        validate_certs=settings.smtp_validate_certs,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value(),
+        use_tls=settings.smtp_use_tls and not direct,
+        # Exchangers are reached by address: STARTTLS when offered, unverified (as MTAs do).
+        starttls=None if direct else settings.smtp_starttls,
+        validate_certs=settings.smtp_validate_certs and not direct,
+        username="" if direct else settings.smtp_username,
+        password="" if direct else settings.smtp_password.get_secret_value(),
         helo_name=settings.smtp_helo_name,
         max_messages_per_connection=settings.smtp_max_messages_per_connection,
     )

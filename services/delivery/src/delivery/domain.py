@@ -1,25 +1,36 @@
-"""Delivery rules: the ledger's states, what an SMTP reply means, retry timing, and the
-events a state produces. Pure: no I/O."""
+"""Delivery rules: the ledger's states, what an attempt leads to (retry timing and the
+horizon), and the events a state produces. Pure: no I/O."""
 
 from __future__ import annotations
 
 import random
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from contracts import Bounced, BounceKind, DeliveryProgress, Event, MessageSent, RecipientResolved
+from contracts import (
+    Bounced,
+    BounceKind,
+    DeliveryProgress,
+    Event,
+    MessageBlocked,
+    MessageSent,
+    RecipientResolved,
+)
+from delivery.bounces import Reply, Verdict, classify, enhanced_status
 
 
 class State(StrEnum):
     """A message's row in the ledger.
 
-    SENDING is written (in small groups) immediately before the SMTP transaction starts, so
-    a row left in SENDING by a dead process may or may not have been accepted: it becomes
-    UNKNOWN and is never retried automatically. RETRY rows wait for `next_attempt_at`.
+    SENDING is written (in small groups) just before the message goes to a sender; its
+    DATA marker (`data_at`) just before its content goes on the wire. A row a dead process
+    left in SENDING with the marker may have been accepted: it becomes UNKNOWN and is
+    resent only when an operator says so; without the marker it never reached DATA and
+    is simply sent again. RETRY rows wait for `next_attempt_at`. A row that was SENT may
+    still become BOUNCED (a DSN for its address) or COMPLAINED (a feedback-loop report).
     """
 
     SENDING = "sending"
@@ -27,6 +38,8 @@ class State(StrEnum):
     SENT = "sent"
     BOUNCED = "bounced"
     SOFT_BOUNCED = "soft_bounced"
+    BLOCKED = "blocked"
+    COMPLAINED = "complained"
     FAILED = "failed"
     UNKNOWN = "unknown"
     SUPPRESSED = "suppressed"
@@ -37,31 +50,13 @@ FINAL = frozenset(
         State.SENT,
         State.BOUNCED,
         State.SOFT_BOUNCED,
+        State.BLOCKED,
+        State.COMPLAINED,
         State.FAILED,
         State.UNKNOWN,
         State.SUPPRESSED,
     }
 )
-
-
-class Stage(StrEnum):
-    """How far an SMTP transaction got."""
-
-    CONNECT = "connect"
-    MAIL = "mail"
-    RCPT = "rcpt"
-    DATA = "data"
-    #: The message was written in full; only the server's final reply was missing.
-    END = "end"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What the server said (code None: no reply, the connection failed at `stage`)."""
-
-    stage: Stage
-    code: int | None
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,36 +65,33 @@ class Decision:
     retry_in: float | None = None
 
 
-_ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
+_FINAL_VERDICT = {
+    Verdict.ACCEPTED: State.SENT,
+    Verdict.UNKNOWN: State.UNKNOWN,
+    Verdict.HARD: State.BOUNCED,
+    Verdict.BLOCKED: State.BLOCKED,
+    Verdict.FAILED: State.FAILED,
+}
 
 
-def enhanced_status(text: str) -> str | None:
-    """RFC 3463 status at the start of a reply text, e.g. `5.1.1`."""
-    match = _ENHANCED.match(text)
-    return match.group(1) if match else None
-
-
-def decide(reply: Reply, attempts: int, policy: RetryPolicy) -> Decision:
-    """The ledger state an attempt leads to; `attempts` counts this one."""
-    code = reply.code
-    if code is not None and 200 <= code < 300 and reply.stage is Stage.END:
-        return Decision(State.SENT)
-    if code is None and reply.stage is Stage.END:
-        # The whole message went out; it may have been accepted. Resending could duplicate.
-        return Decision(State.UNKNOWN)
-    if code is not None and code >= 500:
-        # A refused sender is our problem, not the recipient's: no bounce registration.
-        return Decision(State.FAILED if reply.stage is Stage.MAIL else State.BOUNCED)
-    if attempts >= policy.max_attempts:
+def decide(reply: Reply, attempts: int, age: float, policy: RetryPolicy) -> Decision:
+    """The ledger state an attempt leads to; `attempts` counts this one, `age` is the
+    seconds since the message's first attempt. Temporary failures are retried with
+    backoff until the horizon (an MTA's queue lifetime), then soft-bounce."""
+    state = _FINAL_VERDICT.get(classify(reply))
+    if state is not None:
+        return Decision(state)
+    remaining = policy.horizon_seconds - age
+    if remaining <= 0:
         return Decision(State.SOFT_BOUNCED)
-    return Decision(State.RETRY, policy.delay(attempts))
+    return Decision(State.RETRY, min(policy.delay(attempts), remaining))
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     base_seconds: float = 2.0
-    max_seconds: float = 600.0
-    max_attempts: int = 6
+    max_seconds: float = 1800.0
+    horizon_seconds: float = 86_400.0
 
     def delay(self, attempts: int) -> float:
         """Exponential, capped, with ±20% jitter so that retries of a burst spread out."""
@@ -147,6 +139,20 @@ def outcome_events(
                 source="smtp",
             )
         ]
+    if state is State.BLOCKED:
+        return [
+            MessageBlocked(
+                event_id=event_id(r.message_id, "MessageBlocked"),
+                tenant_id=r.tenant_id,
+                campaign_id=r.campaign_id,
+                message_id=r.message_id,
+                customer_id=r.customer_id,
+                email=r.email,
+                smtp_code=reply_code,
+                enhanced_status=enhanced_status(text),
+                diagnostic=text[:1000],
+            )
+        ]
     return []
 
 
@@ -171,5 +177,7 @@ class Counts:
             unknown=self.get(State.UNKNOWN),
             suppressed=self.get(State.SUPPRESSED),
             deferred=self.get(State.RETRY),
+            blocked=self.get(State.BLOCKED),
+            complained=self.get(State.COMPLAINED),
             sequence=sequence,
         )

@@ -80,11 +80,15 @@ def pipeline_of(settings: Settings, owner: str, ports: Ports) -> Pipeline:
         owner=owner,
         concurrency=settings.smtp_concurrency,
         policy=RetryPolicy(
-            settings.retry_base_seconds, settings.retry_max_seconds, settings.retry_max_attempts
+            settings.retry_base_seconds,
+            settings.retry_max_seconds,
+            settings.retry_horizon_seconds,
         ),
         claim_chunk=settings.claim_chunk,
         commit_interval_seconds=settings.commit_interval_seconds,
         namespace=settings.kafka_namespace,
+        shaping=ports.shaping,
+        direct=settings.delivery_mode == "direct",
     )
     return Pipeline(
         config,
@@ -93,4 +97,6 @@ def pipeline_of(settings: Settings, owner: str, ports: Ports) -> Pipeline:
         catalog=CampaignCatalog(ports.campaigns, ports.render, ports.vault),
         mailer=ports.mailer,
         publisher=ports.bus,
+        shaper=ports.shaper,
+        router=ports.router,
     )

@@ -10,3 +10,12 @@ HELD = Gauge("delivery_held_messages", "Redelivered messages waiting for their o
 REPLAYED = Counter(
     "delivery_redelivered_total", "Redelivered messages the ledger already knew", ["state"]
 )
+REPORTS = Counter(
+    "delivery_reports_total",
+    "Inbound reports (DSN, ARF) by what became of them",
+    ["kind", "outcome"],
+)
+REPORT_BLOCKS_IGNORED = Counter(
+    "delivery_report_blocks_ignored_total",
+    "DSN recipient blocks naming an address their message did not go to",
+)

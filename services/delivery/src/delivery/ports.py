@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 from contracts import Event, RecipientResolved
-from delivery.domain import Counts, Reply, State
+from delivery.bounces import Reply
+from delivery.domain import Counts, State
 from mailkit.render import Mail
 
 TopicPartition = tuple[str, int]
@@ -17,11 +18,16 @@ TopicPartition = tuple[str, int]
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A message this process is about to send (SENDING) or could not render (FAILED)."""
+    """A message this process is about to send (SENDING), could not render (FAILED), or
+    defers at once because its destination cannot take it soon (RETRY, due in
+    `retry_in`). `raw` is the RecipientResolved payload: the row keeps it until the
+    message is final, so that any process can send it again."""
 
     event: RecipientResolved
     state: State
+    raw: bytes = b""
     reason: str = ""
+    retry_in: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,8 @@ class Finished:
     reply_text: str
     retry_in: float | None = None
     event: bytes | None = None  # the RecipientResolved payload, kept while a retry is pending
+    #: The attempt is given back: the message waited for its destination, it was not tried.
+    refund: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,29 @@ class DueRetry:
     message_id: UUID
     attempts: int
     event: bytes
+    #: When its first attempt was made (epoch seconds): the retry horizon counts from it.
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What the ledger knows of a message a report names."""
+
+    tenant_id: UUID
+    campaign_id: UUID
+    customer_id: UUID | None
+    email: str | None
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Tokens a destination's bucket gave, how long until the next one when it gave none,
+    and the rate in force (per minute; 0: none)."""
+
+    granted: int
+    wait: float
+    per_minute: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +110,43 @@ class Ledger(Protocol):
         """Record outcomes of rows `owner` holds in SENDING; returns the ids updated. With
         `outbox`, the events it returns for those ids are enqueued in the same transaction."""
 
+    async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:
+        """The DATA marker: these messages' content may go on the wire now. Returns the
+        ids marked (rows `owner` still holds in SENDING); only those may be written."""
+
     async def take_due_retries(self, owner: str, limit: int) -> list[DueRetry]: ...
 
     async def sweep_dead_in_flight(self, owner_timeout: float) -> list[UUID]:
-        """SENDING rows of dead processes become UNKNOWN; returns their campaigns."""
+        """SENDING rows of dead processes: with the DATA marker they become UNKNOWN,
+        without it RETRY at once (no attempt spent). Returns their campaigns."""
+
+
+class Reports(Protocol):
+    """The ledger as the inbound reports and the operators' resolutions see it."""
+
+    async def delivered(self, message_id: UUID) -> Delivered | None: ...
+
+    async def settle(
+        self,
+        message_id: UUID,
+        *,
+        source: Sequence[State],
+        target: State,
+        text: str,
+        events: Callable[[], list[Event]],
+    ) -> bool:
+        """Move the row from one of `source` to `target`, with the events in the same
+        transaction; False when it was in none of them (e.g. already settled)."""
+
+    async def resolve_unknown(
+        self,
+        event_id: UUID,
+        tenant_id: UUID,
+        campaign_id: UUID,
+        action: Literal["resend", "give_up"],
+    ) -> int | None:
+        """A campaign's UNKNOWN rows: due for sending again, or FAILED; returns how many
+        (None: this resolution was handled before)."""
 
 
 class Campaigns(Protocol):
@@ -113,18 +177,58 @@ class Instances(Protocol):
     async def prune(self) -> None: ...
 
 
+class Shaper(Protocol):
+    """Per-destination limits shared by every delivery process (adapters/redis.py)."""
+
+    async def acquire(self, scope: str, holder: str, limit: int) -> bool:
+        """One of `limit` concurrency slots of `scope` for `holder` (kept if it has one)."""
+
+    async def release(self, scope: str, holder: str) -> None: ...
+
+    async def renew(self, held: Sequence[tuple[str, str, int]]) -> list[int]:
+        """Keep (scope, holder, limit) slots alive; returns the indexes of those lost."""
+
+    async def take(self, scope: str, wanted: int, per_minute: int) -> Grant: ...
+
+    async def slow_down(self, scope: str, per_minute: int, observed: float) -> float:
+        """The destination asked us to slow down (`observed`: the rate per minute this
+        process was sending to it); returns the rate now in force."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a message's SMTP session connects: the relay, or a domain's mail exchangers
+    in order of preference."""
+
+    key: str
+    hosts: tuple[str, ...]
+    port: int
+
+
 class MailSession(Protocol):
     """One persistent SMTP connection, used by one sender at a time."""
 
-    async def send(self, mail: Mail, following: Mail | None = None) -> Reply:
+    async def send(
+        self,
+        mail: Mail,
+        following: Mail | None = None,
+        *,
+        entering: Awaitable[bool] | None = None,
+    ) -> Reply:
         """One transaction; `following`, when given, is the next mail this session will be
-        asked to send (a session may announce it early)."""
+        asked to send (a session may announce it early). `entering` is awaited before the
+        content is written: False withdraws the mail (the connection is dropped)."""
 
     async def close(self) -> None: ...
 
 
 class Mailer(Protocol):
-    def session(self) -> MailSession: ...
+    def session(self, route: Route) -> MailSession: ...
+
+
+class Router(Protocol):
+    async def route(self, domain: str) -> Route | Reply:
+        """The route to a recipient domain, or the reply that stands for its failure."""
 
 
 class Publisher(Protocol):

@@ -6,6 +6,7 @@ import os
 import secrets
 import socket
 from ipaddress import ip_address
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -46,13 +47,36 @@ class Settings(ServiceSettings):
         "the same secret); at least 32 bytes. Mail is signed with d= the From's domain.",
     )
 
+    # ------------------------------------------------------------------ routes and shaping
+    delivery_mode: Literal["relay", "direct"] = Field(
+        default="relay",
+        description="relay: every message through SMTP_HOST; direct: to each recipient "
+        "domain's mail exchangers (MX), with the same shaping and per-destination breakers.",
+    )
+    dns_resolver: str = Field(
+        default="", description="Direct mode: `host[:port],...` to resolve MX; empty: system."
+    )
+    direct_smtp_port: int = Field(default=25, description="Direct mode: the exchangers' port.")
+    shaping_file: str = Field(
+        default="",
+        description="Per-destination limits, slow-down, breakers (TOML); empty: the bundled "
+        "services/delivery/shaping.toml.",
+    )
+    redis_key_prefix: str = Field(
+        default="delivery:shaping:",
+        description="Prefix of the shared shaping state in Redis (after KAFKA_NAMESPACE).",
+    )
+
     # ------------------------------------------------------------------ retries
     retry_base_seconds: float = Field(
         default=2.0, description="First retry delay after a 4xx; doubles each attempt."
     )
-    retry_max_seconds: float = Field(default=600.0, description="Longest retry delay.")
-    retry_max_attempts: int = Field(
-        default=6, ge=1, description="Attempts before a temporary failure becomes a soft bounce."
+    retry_max_seconds: float = Field(default=1800.0, description="Longest retry delay.")
+    retry_horizon_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Temporary failures are retried until the message is this old (an "
+        "MTA's queue lifetime), then soft-bounce.",
     )
 
     # ------------------------------------------------------------------ pipeline
@@ -60,8 +84,8 @@ class Settings(ServiceSettings):
     claim_chunk: int = Field(
         default=64,
         ge=1,
-        description="Messages claimed per ledger write; at most two chunks wait for SMTP, "
-        "which bounds how many a crash leaves unknown.",
+        description="Messages claimed per ledger write; claiming goes on while fewer than "
+        "this many wait for destinations that can take them.",
     )
     heartbeat_seconds: float = Field(default=2.0, description="Liveness beat of this process.")
     owner_timeout_seconds: float = Field(

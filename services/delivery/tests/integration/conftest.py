@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from delivery_tests_harness import Bus, Sink
+from redis.asyncio import Redis
 
 from contracts import SigningKey
 from mailkit.keys import KeyVault
@@ -24,6 +25,16 @@ async def bus(stack: Any, kafka_namespace: str) -> AsyncIterator[Bus]:
     await b.start()
     yield b
     await b.stop()
+
+
+@pytest.fixture(autouse=True)
+async def shaping_state(stack: Any, kafka_namespace: str) -> AsyncIterator[None]:
+    """The shaping state delivery kept in Redis under the test's namespace goes with it."""
+    yield
+    async with Redis.from_url(stack.redis_url) as redis:
+        keys = [key async for key in redis.scan_iter(f"{kafka_namespace}delivery:*")]
+        if keys:
+            await redis.delete(*keys)
 
 
 @pytest.fixture

@@ -6,29 +6,39 @@ import uuid
 
 import pytest
 
-from delivery.domain import Counts, Reply, RetryPolicy, Stage, State, decide, enhanced_status
+from delivery.bounces import Reply, Stage, enhanced_status
+from delivery.domain import Counts, RetryPolicy, State, decide
 from delivery.pipeline.offsets import OffsetTracker
 from delivery.settings import Settings
 
-POLICY = RetryPolicy(base_seconds=2, max_seconds=60, max_attempts=3)
+POLICY = RetryPolicy(base_seconds=2, max_seconds=60, horizon_seconds=3600)
 
 
 @pytest.mark.parametrize(
-    ("reply", "attempts", "state"),
+    ("reply", "age", "state"),
     [
-        (Reply(Stage.END, 250, "2.0.0 Ok"), 1, State.SENT),
-        (Reply(Stage.RCPT, 550, "5.1.1 unknown"), 1, State.BOUNCED),
-        (Reply(Stage.END, 554, "5.7.1 rejected"), 1, State.BOUNCED),
-        (Reply(Stage.MAIL, 553, "5.1.8 sender refused"), 1, State.FAILED),
-        (Reply(Stage.RCPT, 451, "4.7.1 later"), 1, State.RETRY),
-        (Reply(Stage.RCPT, 451, "4.7.1 later"), 3, State.SOFT_BOUNCED),
-        (Reply(Stage.CONNECT, None, "refused"), 1, State.RETRY),
-        (Reply(Stage.DATA, None, "lost"), 1, State.RETRY),
-        (Reply(Stage.END, None, "lost after the message"), 1, State.UNKNOWN),
+        (Reply(Stage.END, 250, "2.0.0 Ok"), 0, State.SENT),
+        (Reply(Stage.RCPT, 550, "5.1.1 unknown"), 0, State.BOUNCED),
+        (Reply(Stage.END, 554, "5.7.1 rejected"), 0, State.BLOCKED),
+        (Reply(Stage.MAIL, 553, "5.1.8 sender refused"), 0, State.FAILED),
+        (Reply(Stage.RCPT, 451, "4.7.1 later"), 0, State.RETRY),
+        (Reply(Stage.RCPT, 451, "4.7.1 later"), 3599, State.RETRY),
+        (Reply(Stage.RCPT, 451, "4.7.1 later"), 3600, State.SOFT_BOUNCED),
+        (Reply(Stage.RCPT, 552, "5.2.2 mailbox full"), 0, State.RETRY),
+        (Reply(Stage.RCPT, 552, "5.2.2 mailbox full"), 7200, State.SOFT_BOUNCED),
+        (Reply(Stage.CONNECT, None, "refused"), 0, State.RETRY),
+        (Reply(Stage.DATA, None, "lost"), 0, State.RETRY),
+        (Reply(Stage.END, None, "lost after the message"), 0, State.UNKNOWN),
     ],
 )
-def test_decide(reply: Reply, attempts: int, state: State) -> None:
-    assert decide(reply, attempts, POLICY).state is state
+def test_decide(reply: Reply, age: float, state: State) -> None:
+    assert decide(reply, 1, age, POLICY).state is state
+
+
+def test_the_last_retry_is_at_the_horizon_not_after_it() -> None:
+    decision = decide(Reply(Stage.RCPT, 451, "4.7.1 later"), 30, 3590, POLICY)
+    assert decision.state is State.RETRY
+    assert decision.retry_in is not None and decision.retry_in <= 10
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -44,10 +54,22 @@ def test_enhanced_status() -> None:
 
 
 def test_progress_counts_each_state_and_deferrals() -> None:
-    counts = Counts({"sent": 2, "bounced": 1, "unknown": 1, "suppressed": 1, "retry": 1})
+    counts = Counts(
+        {
+            "sent": 2,
+            "bounced": 1,
+            "unknown": 1,
+            "suppressed": 1,
+            "retry": 1,
+            "blocked": 3,
+            "complained": 4,
+            "sending": 5,
+        }
+    )
     event = counts.progress(uuid.uuid4(), uuid.uuid4(), sequence=7)
     assert (event.sent, event.bounced, event.unknown, event.suppressed) == (2, 1, 1, 1)
     assert (event.deferred, event.sequence, event.completed) == (1, 7, False)
+    assert (event.blocked, event.complained) == (3, 4)
     again = counts.progress(event.tenant_id, event.campaign_id, sequence=7)
     assert again.event_id == event.event_id, "one sequence, one event id"
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
 from contracts import Event
 from delivery.domain import Counts, State
-from delivery.ports import Claim, DueRetry, Finished, Known, ProgressSnapshot
+from delivery.ports import Claim, Delivered, DueRetry, Finished, Known, ProgressSnapshot
 from servicekit.db import load_queries
 from servicekit.outbox import enqueue
 
@@ -40,6 +41,8 @@ class PgLedger:
             [e.occurred_at for e in events],
             [c.state.value for c in claims],
             [c.reason for c in claims],
+            [c.raw for c in claims],
+            [c.retry_in for c in claims],
             owner,
         )
         return {r["message_id"]: State(r["state"]) for r in rows}
@@ -69,6 +72,7 @@ class PgLedger:
             [r.reply_text for r in results],
             [r.retry_in for r in results],
             [r.event for r in results],
+            [r.refund for r in results],
             owner,
         )
         if outbox is None:
@@ -80,13 +84,61 @@ class PgLedger:
             await enqueue(conn, outbox(updated))
         return updated
 
+    async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:
+        rows = await self._pool.fetch(Q["mark_data"], list(message_ids), owner)
+        return {r["message_id"] for r in rows}
+
     async def take_due_retries(self, owner: str, limit: int) -> list[DueRetry]:
         rows = await self._pool.fetch(Q["take_due_retries"], owner, limit)
-        return [DueRetry(r["message_id"], r["attempts"], r["event"]) for r in rows]
+        return [DueRetry(r["message_id"], r["attempts"], r["event"], r["since"]) for r in rows]
 
     async def sweep_dead_in_flight(self, owner_timeout: float) -> list[UUID]:
         rows = await self._pool.fetch(Q["sweep_dead_in_flight"], owner_timeout)
         return [r["campaign_id"] for r in rows]
+
+
+class PgReports:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def delivered(self, message_id: UUID) -> Delivered | None:
+        r = await self._pool.fetchrow(Q["delivered"], message_id)
+        if r is None:
+            return None
+        return Delivered(
+            r["tenant_id"], r["campaign_id"], r["customer_id"], r["email"], State(r["state"])
+        )
+
+    async def settle(
+        self,
+        message_id: UUID,
+        *,
+        source: Sequence[State],
+        target: State,
+        text: str,
+        events: Callable[[], list[Event]],
+    ) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                Q["settle"], message_id, [s.value for s in source], target.value, text[:1000]
+            )
+            if row is None:
+                return False
+            await enqueue(conn, events())
+        return True
+
+    async def resolve_unknown(
+        self,
+        event_id: UUID,
+        tenant_id: UUID,
+        campaign_id: UUID,
+        action: Literal["resend", "give_up"],
+    ) -> int | None:
+        query = Q["resend_unknown"] if action == "resend" else Q["give_up_unknown"]
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval(Q["first_time"], event_id) is None:
+                return None
+            return int(await conn.fetchval(query, campaign_id, tenant_id))
 
 
 class PgCampaigns:

@@ -7,6 +7,11 @@ message, which render already dot-stuffed and terminated. Socket writes and read
 what a transaction costs (far more than building the mail), and aiosmtplib's own
 `sendmail` needs four round trips and re-scans every message with regular expressions.
 Without PIPELINING the same steps go one by one through aiosmtplib's protocol.
+
+A session connects along its route: the relay, or a domain's mail exchangers tried in
+order of preference until one answers. Right before a message's content, the session
+waits for what the caller says about entering DATA (the ledger's marker): a refusal
+drops the connection rather than write a message that is no longer ours to send.
 """
 
 from __future__ import annotations
@@ -14,20 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import cast
 
 import aiosmtplib
-from aiosmtplib.errors import SMTPException
+from aiosmtplib.errors import SMTPException, SMTPResponseException
 
-from delivery.domain import Reply, Stage
+from delivery.adapters.replies import ConnectionLost, ReplyReader
+from delivery.bounces import Reply, Stage
+from delivery.ports import Route
 from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
 
 SERVICE_CLOSING = 421
-MAX_REPLY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ class SmtpOptions:
     port: int
     timeout: float = 30.0
     use_tls: bool = False
-    starttls: bool = False
+    #: None: upgrade when the server offers STARTTLS.
+    starttls: bool | None = False
     validate_certs: bool = True
     username: str = ""
     password: str = ""
@@ -49,78 +56,23 @@ class SmtpMailer:
     def __init__(self, options: SmtpOptions) -> None:
         self._options = options
 
-    def session(self) -> SmtpSession:
-        return SmtpSession(self._options)
+    def relay(self) -> Route:
+        """The one route through the configured relay."""
+        o = self._options
+        return Route(f"relay {o.host}:{o.port}", (o.host,), o.port)
+
+    def session(self, route: Route) -> SmtpSession:
+        return SmtpSession(self._options, route)
 
 
-class ConnectionLost(ConnectionError):
-    pass
-
-
-class ReplyReader(asyncio.Protocol):
-    """Pairs SMTP replies, in order, with the commands written before them."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._waiting: deque[asyncio.Future[tuple[int, str]]] = deque()
-        self._lines: list[bytes] = []
-        self.transport: asyncio.Transport | None = None
-        self.lost = False
-
-    def expect(self, count: int) -> list[asyncio.Future[tuple[int, str]]]:
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in range(count)]
-        self._waiting.extend(futures)
-        return futures
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while True:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                if len(self._buffer) > MAX_REPLY:
-                    self._fail(ConnectionLost("reply too long"))
-                return
-            line = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
-            self._lines.append(line)
-            if line[3:4] == b"-":
-                continue  # more lines of the same reply follow
-            lines, self._lines = self._lines, []
-            self._deliver(lines)
-
-    def _deliver(self, lines: list[bytes]) -> None:
-        try:
-            code = int(lines[-1][:3])
-        except ValueError:
-            self._fail(ConnectionLost(f"malformed reply {lines[-1]!r}"))
-            return
-        text = "\n".join(line[4:].strip().decode("utf-8", "replace") for line in lines)
-        if not self._waiting:
-            log.warning("unexpected SMTP reply: %s %s", code, text)
-            return
-        waiter = self._waiting.popleft()
-        if not waiter.done():
-            waiter.set_result((code, text))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        self._fail(ConnectionLost(f"connection lost: {exc!r}"))
-
-    def _fail(self, exc: Exception) -> None:
-        self.lost = True
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_exception(exc)
-                waiter.exception()  # retrieved: nobody may await it any more
-        if self.transport is not None:
-            self.transport.close()
+class Withdrawn(Exception):
+    """The message may not enter DATA (its ledger marker was refused)."""
 
 
 class SmtpSession:
-    def __init__(self, options: SmtpOptions) -> None:
+    def __init__(self, options: SmtpOptions, route: Route) -> None:
         self._o = options
+        self._route = route
         self._smtp: aiosmtplib.SMTP | None = None
         self._reader: ReplyReader | None = None
         self._sent_on_connection = 0
@@ -129,19 +81,31 @@ class SmtpSession:
         #: The mail whose commands went out with the previous message, and their replies.
         self._announced: tuple[Mail, list[asyncio.Future[tuple[int, str]]]] | None = None
 
-    async def send(self, mail: Mail, following: Mail | None = None) -> Reply:
+    async def send(
+        self,
+        mail: Mail,
+        following: Mail | None = None,
+        *,
+        entering: Awaitable[bool] | None = None,
+    ) -> Reply:
         """One transaction. With `following` (the next mail this session will be asked to
         send), its commands go out in the same write as this message (RFC 2920 allows the
         message content first in a group): one write and one round trip per mail."""
         self._stage = Stage.CONNECT
+        if self._announced is not None and self._announced[0] is not mail:
+            await self._drop()  # what was announced is not sent: its replies would mismatch
         try:
+            await self._connect_if_needed()
             async with asyncio.timeout(self._o.timeout):
-                await self._connect_if_needed()
                 if self._reader is not None:
-                    reply = await self._pipelined(mail, following)
+                    reply = await self._pipelined(mail, following, entering)
                 else:
-                    reply = await self._stepwise(mail)
-        except (SMTPException, OSError, TimeoutError, ConnectionLost) as exc:
+                    reply = await self._stepwise(mail, entering)
+        except SMTPResponseException as exc:
+            await self._drop()
+            code = exc.code if self._stage is Stage.CONNECT and exc.code >= 400 else None
+            return Reply(self._stage, code, f"{type(exc).__name__}: {exc}"[:500])
+        except (SMTPException, OSError, TimeoutError, ConnectionLost, Withdrawn) as exc:
             await self._drop()
             return Reply(self._stage, None, f"{type(exc).__name__}: {exc}"[:500])
         if reply.stage is Stage.END:
@@ -159,7 +123,9 @@ class SmtpSession:
 
     # ------------------------------------------------------------------ transactions
 
-    async def _pipelined(self, mail: Mail, following: Mail | None) -> Reply:
+    async def _pipelined(
+        self, mail: Mail, following: Mail | None, entering: Awaitable[bool] | None
+    ) -> Reply:
         reader = self._reader
         assert reader is not None and reader.transport is not None
         transport = reader.transport
@@ -182,6 +148,7 @@ class SmtpSession:
         code, text = await data_reply
         if code != 354:
             return Reply(Stage.DATA, code, text)
+        await _enter(entering)
         (end_reply,) = reader.expect(1)
         if following is not None and not self._worn_out(1):
             self._announced = (following, reader.expect(3))
@@ -192,7 +159,7 @@ class SmtpSession:
         code, text = await end_reply
         return Reply(Stage.END, code, text)
 
-    async def _stepwise(self, mail: Mail) -> Reply:
+    async def _stepwise(self, mail: Mail, entering: Awaitable[bool] | None) -> Reply:
         smtp = self._smtp
         assert smtp is not None and smtp.protocol is not None
         protocol = smtp.protocol
@@ -208,6 +175,7 @@ class SmtpSession:
         r = await protocol.execute_command(b"DATA")
         if r.code != 354:
             return Reply(Stage.DATA, r.code, r.message)
+        await _enter(entering)
         protocol.write(mail.data)
         self._stage = Stage.END
         r = await protocol.read_response()
@@ -221,10 +189,23 @@ class SmtpSession:
         if self._reader is None and self._smtp is not None and self._smtp.is_connected:
             return
         await self._drop()
+        failure: Exception | None = None
+        for host in self._route.hosts:  # in order of preference, until one answers
+            try:
+                async with asyncio.timeout(self._o.timeout):
+                    await self._connect(host)
+                return
+            except (SMTPException, OSError, TimeoutError) as exc:
+                await self._drop()
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def _connect(self, host: str) -> None:
         o = self._o
         smtp = aiosmtplib.SMTP(
-            hostname=o.host,
-            port=o.port,
+            hostname=host,
+            port=self._route.port,
             timeout=o.timeout,
             use_tls=o.use_tls,
             start_tls=o.starttls,
@@ -234,9 +215,9 @@ class SmtpSession:
             local_hostname=o.helo_name or None,
         )
         await smtp.connect()
+        self._smtp = smtp
         if smtp.last_ehlo_response is None:
             await smtp.ehlo()
-        self._smtp = smtp
         self._sent_on_connection = 0
         if o.pipelining and smtp.supports_extension("pipelining"):
             # asyncio's and uvloop's transports both offer set_protocol/write/close.
@@ -286,6 +267,11 @@ class SmtpSession:
             with contextlib.suppress(SMTPException, OSError, TimeoutError):
                 await smtp.quit()
         smtp.close()
+
+
+async def _enter(entering: Awaitable[bool] | None) -> None:
+    if entering is not None and not await entering:
+        raise Withdrawn("its ledger marker was refused")
 
 
 def _commands(mail: Mail) -> bytes:

@@ -1,14 +1,15 @@
 """The delivery pipeline: Kafka records in, SMTP transactions out, the ledger in between.
 
-    subscription ─► intake ─► claim ─► send ─► record ─► commit
-                                ▲        ▲
-                  (held, looked │        └── retry (ledger rows whose attempt is due)
+    subscription ─► intake ─► claim ─► dispatch ─► send ─► record ─► commit
+                                ▲          ▲   └── parked ──┘
+                  (held, looked │          └── retry (ledger rows whose attempt is due)
                     at again) ──┘
 
 Each step is a module with one queue in and one out (see each for its rules); this class
-only builds them, starts them and stops them. What two steps share: the offset tracker
-(intake registers records, claim and record mark them done, commit reads it) and the set
-of messages in flight (claim and retry add, record removes once the ledger holds the
+only builds them, starts them and stops them. Dispatch holds one queue per destination
+between the claimer and the senders. What two steps share: the offset tracker (intake
+registers records, claim and record mark them done, commit reads it) and the set of
+messages in flight (claim and retry add, record removes once the ledger holds the
 outcome).
 """
 
@@ -26,13 +27,16 @@ from delivery.catalog import CampaignCatalog
 from delivery.domain import RetryPolicy
 from delivery.pipeline.claim import Claimer
 from delivery.pipeline.commit import Commits, Rebalance
+from delivery.pipeline.dispatch import Dispatcher
 from delivery.pipeline.intake import Intake
-from delivery.pipeline.items import InFlight, Item, Outcome, Ready
+from delivery.pipeline.items import InFlight, Item, Outcome
+from delivery.pipeline.mark import Marker
 from delivery.pipeline.offsets import OffsetTracker
 from delivery.pipeline.record import Recorder
 from delivery.pipeline.retry import Retrier
 from delivery.pipeline.send import Senders
-from delivery.ports import Campaigns, Ledger, Mailer, Publisher
+from delivery.ports import Campaigns, Ledger, Mailer, Publisher, Router, Shaper
+from delivery.shaping.config import Shaping
 from servicekit.kafka import Batch
 from servicekit.loops import Periodic
 
@@ -49,10 +53,13 @@ class PipelineConfig:
     commit_interval_seconds: float = 0.5
     intake_batches: int = 4
     namespace: str = ""
+    shaping: Shaping = field(default_factory=Shaping)
+    #: Delivering to each domain's mail exchangers rather than through one relay: the
+    #: breakers are then per destination.
+    direct: bool = False
 
     #: Messages rendered and claimed per ledger statement. The claimer claims the next
-    #: chunk while less than one chunk waits for the senders, so at most two chunks plus the
-    #: transactions in flight are SENDING at any moment: what a crash can make UNKNOWN.
+    #: chunk while less than one chunk waits for destinations that can take it.
     claim_chunk: int = 64
 
 
@@ -66,14 +73,24 @@ class Pipeline:
         catalog: CampaignCatalog,
         mailer: Mailer,
         publisher: Publisher,
+        shaper: Shaper,
+        router: Router,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._c = config
         self.tracker = OffsetTracker()
         in_flight = InFlight()
         claims: asyncio.Queue[list[Item]] = asyncio.Queue(config.intake_batches)
-        self._ready = ready = Ready(config.claim_chunk)
         self._outcomes = outcomes = asyncio.Queue[Outcome]()
+        self.dispatcher = ready = Dispatcher(
+            config.shaping,
+            shaper,
+            outcomes,
+            owner=config.owner,
+            chunk=config.claim_chunk,
+            direct=config.direct,
+        )
+        self.marker = Marker(ledger, config.owner)
         self.commits = Commits(self.tracker, config.namespace)
         self.intake = Intake(self.tracker, campaigns, catalog, self.commits, claims)
         self.claimer = Claimer(
@@ -89,7 +106,7 @@ class Pipeline:
             ready=ready,
             clock=clock,
         )
-        self.senders = Senders(mailer, ready, outcomes)
+        self.senders = Senders(mailer, router, ready, self.marker, outcomes)
         self.recorder = Recorder(
             owner=config.owner,
             policy=config.policy,
@@ -98,6 +115,7 @@ class Pipeline:
             tracker=self.tracker,
             in_flight=in_flight,
             inbox=outcomes,
+            clock=clock,
         )
         retrier = Retrier(
             owner=config.owner,
@@ -111,6 +129,7 @@ class Pipeline:
         self._commit_loop = Periodic(
             "offset commits", self._commit_step, interval=config.commit_interval_seconds
         )
+        self._upkeep = Periodic("dispatch upkeep", ready.maintain, interval=0.25)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def admit(self, batch: Batch[Any]) -> None:
@@ -125,7 +144,9 @@ class Pipeline:
             spawn(_forever("claimer", self.claimer.run)),
             spawn(self._retries.run()),
             spawn(_forever("recorder", self.recorder.run)),
+            spawn(_forever("marker", self.marker.run)),
             spawn(self._commit_loop.run()),
+            spawn(self._upkeep.run()),
             *(spawn(self.senders.run(i)) for i in range(self._c.concurrency)),
         ]
 
@@ -133,6 +154,8 @@ class Pipeline:
         """Finish what is claimed (nothing new is claimed), record it, commit, stop. Records
         admitted but not claimed stay uncommitted: the next owner of their partition reads
         them again."""
+        if not self._tasks:
+            return
         self.intake.close()
         self._tasks[0].cancel()  # the claimer: nothing new becomes SENDING
         self._retries.stop()
@@ -140,11 +163,14 @@ class Pipeline:
         if claiming is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(claiming), grace)
+        self._upkeep.stop()
+        self.dispatcher.park_all()  # what waits goes back to the ledger, unattempted
         deadline = time.monotonic() + grace
         # Polled: the drain ends on a combination of states, and only once, at shutdown.
         while time.monotonic() < deadline and self._busy():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         self._commit_loop.stop()
+        self.marker.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -153,7 +179,7 @@ class Pipeline:
 
     def _busy(self) -> bool:
         return bool(
-            len(self._ready)
+            len(self.dispatcher)
             or self.senders.busy
             or not self._outcomes.empty()
             or self.recorder.busy

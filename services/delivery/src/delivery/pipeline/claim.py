@@ -1,7 +1,8 @@
 """Claim: items in, jobs out. Each small group of messages is rendered and inserted into
-the ledger as SENDING in one statement just before the senders take it, and only while
-fewer than one group waits for them: a crash leaves few rows SENDING (they become UNKNOWN,
-never resent).
+the ledger as SENDING in one statement, with its payload, and only while fewer than one
+group waits for destinations that can take it. A message whose destination cannot take
+it soon (paused, or far behind its rate) is not rendered but claimed straight into the
+deferred queue of the ledger (RETRY, due when its turn is expected).
 
 A message the ledger already knows (Kafka redelivered it after a crash or a rebalance) is
 never sent again: a final row has its events published again (same event ids), a retry row
@@ -22,7 +23,8 @@ from contracts import Event, RecipientResolved
 from delivery.catalog import CampaignCatalog
 from delivery.domain import FINAL, State, outcome_events
 from delivery.metrics import HELD, OUTCOME, REPLAYED
-from delivery.pipeline.items import InFlight, Item, Job, Ready, retrying
+from delivery.pipeline.dispatch import Dispatcher
+from delivery.pipeline.items import InFlight, Item, Job, retrying
 from delivery.pipeline.offsets import OffsetTracker
 from delivery.ports import Claim, Finished, Known, Ledger, Publisher
 from mailkit.render import Mail
@@ -43,7 +45,7 @@ class Claimer:
         tracker: OffsetTracker,
         in_flight: InFlight,
         inbox: asyncio.Queue[list[Item]],
-        ready: Ready,
+        ready: Dispatcher,
         clock: Callable[[], float],
     ) -> None:
         self._owner, self._chunk, self._recheck = owner, chunk, recheck_seconds
@@ -111,20 +113,28 @@ class Claimer:
             await self._settle_known(again)
 
     async def _claim(self, items: list[Item], compiled: dict[UUID, Any]) -> None:
-        issued_at = int(self._clock())
+        now = self._clock()
+        issued_at = int(now)
         claims: list[Claim] = []
         mails: dict[UUID, Mail] = {}
         for item in items:
             event = item.event
+            defer = self._ready.defer_for(event)
+            if defer is not None:
+                claims.append(
+                    Claim(event, State.RETRY, item.raw, "waiting for its destination", defer)
+                )
+                continue
             campaign = compiled.get(event.campaign_id)
             try:
                 if campaign is None:
                     raise ValueError(self._catalog.broken.get(event.campaign_id, "no campaign"))
                 mails[event.message_id] = campaign.render(event, issued_at)
-                claims.append(Claim(event, State.SENDING))
+                claims.append(Claim(event, State.SENDING, item.raw))
             except Exception as exc:
                 log.warning("message %s cannot be rendered: %r", event.message_id, exc)
-                claims.append(Claim(event, State.FAILED, f"render failed: {exc!r}"[:500]))
+                reason = f"render failed: {exc!r}"[:500]
+                claims.append(Claim(event, State.FAILED, reason=reason))
         states = await retrying("claim", lambda: self._ledger.claim(claims, self._owner))
         known: list[Item] = []
         for item in items:
@@ -134,7 +144,7 @@ class Claimer:
                 known.append(item)
             elif state is State.SENDING:
                 self._in_flight.add([message_id])
-                self._ready.put(Job(item.event, mails[message_id], 1, item.raw, item))
+                self._ready.put(Job(item.event, mails[message_id], 1, item.raw, item, now))
             else:
                 OUTCOME[state].inc()
                 self._tracker.done(item.tp, item.offset, item.generation)

@@ -2,9 +2,11 @@
 
 - `Item`: a RecipientResolved read from Kafka, with where it came from;
 - `Job`: a rendered mail whose ledger row is SENDING in this process;
-- `Ready`: the hand-off from the claimer and the retrier to the senders, kept short so that
-  few rows are SENDING without being on the wire (what a crash leaves unknown);
+- `Outcome`: what became of a job: a reply, or parked (back to the ledger unattempted);
 - `InFlight`: messages this process claimed whose outcome the ledger does not hold yet.
+
+The hand-off from the claimer and the retrier to the senders is the dispatcher
+(dispatch.py): one queue per destination.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from contracts import RecipientResolved
-from delivery.domain import Reply
+from delivery.bounces import Reply
 from delivery.ports import TopicPartition
 from mailkit.render import Mail
 
@@ -41,12 +43,24 @@ class Job:
     attempts: int
     raw: bytes
     item: Item | None  # None: a retry taken from the ledger (no offset waits for it)
+    #: When the first attempt was made (epoch seconds): the retry horizon counts from it.
+    since: float = 0.0
+    #: The recipient domain, and the shaping scope whose queue the job waits in.
+    domain: str = ""
+    scope: str = ""
+    #: Resolves to True once the DATA marker is in the ledger (False: not ours any more).
+    mark: asyncio.Future[bool] | None = None
+    #: Times the job went back to its queue without an attempt being counted.
+    requeues: int = 0
 
 
 @dataclass(slots=True)
 class Outcome:
     job: Job
-    reply: Reply
+    #: None: the job was parked: back to the ledger, due in `defer` seconds, unattempted.
+    reply: Reply | None
+    defer: float | None = None
+    why: str = ""
 
 
 class InFlight:
@@ -67,47 +81,6 @@ class InFlight:
 
     def __len__(self) -> int:
         return len(self._ids)
-
-
-class Ready:
-    """Jobs waiting for a sender. There is room while fewer than `chunk` wait."""
-
-    def __init__(self, chunk: int) -> None:
-        self._chunk = chunk
-        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
-        self._room = asyncio.Event()
-        self._room.set()
-
-    def put(self, job: Job) -> None:
-        self._jobs.put_nowait(job)
-        if self._jobs.qsize() >= self._chunk:
-            self._room.clear()
-
-    async def get(self) -> Job:
-        job = await self._jobs.get()
-        self._taken()
-        return job
-
-    def get_nowait(self) -> Job | None:
-        try:
-            job = self._jobs.get_nowait()
-        except asyncio.QueueEmpty:
-            return None
-        self._taken()
-        return job
-
-    async def wait_room(self) -> None:
-        await self._room.wait()
-
-    def room(self) -> int:
-        return self._chunk - self._jobs.qsize()
-
-    def __len__(self) -> int:
-        return self._jobs.qsize()
-
-    def _taken(self) -> None:
-        if self._jobs.qsize() < self._chunk:
-            self._room.set()
 
 
 async def retrying(what: str, call: Callable[[], Awaitable[T]]) -> T:

@@ -1,11 +1,14 @@
 """Record: outcomes in, committable offsets out. Outcomes are written to the ledger in
 batches and their events published; only then does a message stop being in flight and its
 record become committable. Retries taken from the ledger finish through the outbox instead
-(no offset waits for them)."""
+(no offset waits for them). A parked job (it waited for its destination and was never
+tried) goes back to the ledger as a retry with its attempt given back."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from uuid import UUID
 
 from contracts import Event
@@ -27,8 +30,9 @@ class Recorder:
         tracker: OffsetTracker,
         in_flight: InFlight,
         inbox: asyncio.Queue[Outcome],
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._owner, self._policy = owner, policy
+        self._owner, self._policy, self._clock = owner, policy, clock
         self._ledger, self._publisher = ledger, publisher
         self._tracker, self._in_flight, self._inbox = tracker, in_flight, inbox
         #: Outcomes taken from the inbox and not yet recorded.
@@ -50,20 +54,30 @@ class Recorder:
         retried: list[tuple[Job, Finished]] = []
         for outcome in batch:
             job = outcome.job
-            decision = decide(outcome.reply, job.attempts, self._policy)
-            row = Finished(
-                job.event.message_id,
-                decision.state,
-                outcome.reply.code,
-                outcome.reply.text[:1000],
-                decision.retry_in,
-                job.raw if decision.state is State.RETRY else None,
-            )
-            (fresh if job.item is not None else retried).append((job, row))
+            (fresh if job.item is not None else retried).append((job, self._row(outcome)))
         if fresh:
             await self._record_fresh(fresh)
         if retried:
             await self._record_retried(retried)
+
+    def _row(self, outcome: Outcome) -> Finished:
+        job, reply = outcome.job, outcome.reply
+        if reply is None:
+            return Finished(
+                job.event.message_id, State.RETRY, None, outcome.why, outcome.defer or 0.0,
+                job.raw, refund=True,
+            )  # fmt: skip
+        age = self._clock() - job.since
+        decision = decide(reply, job.attempts, age, self._policy)
+        kept = decision.state in (State.RETRY, State.UNKNOWN)
+        return Finished(
+            job.event.message_id,
+            decision.state,
+            reply.code,
+            reply.text[:1000],
+            decision.retry_in,
+            job.raw if kept else None,
+        )
 
     async def _record_fresh(self, rows: list[tuple[Job, Finished]]) -> None:
         finished = [r for _, r in rows]

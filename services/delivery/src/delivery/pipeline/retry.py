@@ -9,7 +9,8 @@ from collections.abc import Callable
 from contracts import RecipientResolved, decode
 from delivery.catalog import CampaignCatalog
 from delivery.domain import State
-from delivery.pipeline.items import InFlight, Job, Ready
+from delivery.pipeline.dispatch import Dispatcher
+from delivery.pipeline.items import InFlight, Job
 from delivery.ports import Finished, Ledger
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class Retrier:
         ledger: Ledger,
         catalog: CampaignCatalog,
         in_flight: InFlight,
-        ready: Ready,
+        ready: Dispatcher,
         clock: Callable[[], float],
     ) -> None:
         self._owner, self._ledger, self._catalog = owner, ledger, catalog
@@ -53,7 +54,7 @@ class Retrier:
             except Exception as exc:
                 failed.append(Finished(row.message_id, State.FAILED, None, f"{exc!r}"[:500]))
                 continue
-            self._ready.put(Job(event, mail, row.attempts, row.event, None))
+            self._ready.put(Job(event, mail, row.attempts, row.event, None, row.since))
         if failed:
             await self._ledger.finish(failed, self._owner)
             self._in_flight.discard(f.message_id for f in failed)
