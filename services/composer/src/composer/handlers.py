@@ -6,16 +6,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Literal
 from uuid import UUID, uuid4
 
 from composer import domain, from_rules, rules, snapshot
-from composer.domain import Campaign, CampaignContent, Directory, Progress
+from composer.domain import Campaign, CampaignContent, CampaignState, Directory, Progress
 from composer.ports import Clock, Store, Tx
-from contracts import CampaignCancelled, CampaignScheduled
+from contracts import CampaignCancelled, CampaignScheduled, UnknownResolution
 from servicekit.auth import Principal
-from servicekit.errors import Invalid, NotFound
+from servicekit.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
+
+UnknownAction = Literal["resend", "give_up"]
 
 
 async def create_campaign(
@@ -137,6 +140,33 @@ async def cancel_campaign(
             ]
         )
     return campaign
+
+
+async def resolve_unknown(
+    campaign_id: UUID, action: UnknownAction, *, actor: Principal, store: Store
+) -> int:
+    """An operator's decision about the messages whose outcome nobody knows (their SMTP
+    transaction was in flight when a delivery process died): `resend` them (a recipient
+    may then get the mail twice) or `give_up` (counted as failed). Returns how many there
+    are now; delivery applies the decision and reports the new counts."""
+    async with store.transaction() as tx:
+        campaign = await _changeable(tx, actor, campaign_id)
+        progress = await tx.progress(actor.tenant_id, campaign_id)
+        if campaign.state not in (CampaignState.SENDING, CampaignState.SENT) or progress is None:
+            raise Conflict("only a released campaign has messages", state=str(campaign.state))
+        if progress.unknown == 0:
+            raise Conflict("no message of this campaign has an unknown outcome", field="unknown")
+        await tx.enqueue(
+            [
+                UnknownResolution(
+                    tenant_id=campaign.tenant_id,
+                    campaign_id=campaign.id,
+                    action=action,
+                    requested_by_user_id=actor.user_id,
+                )
+            ]
+        )
+    return progress.unknown
 
 
 async def get_progress(

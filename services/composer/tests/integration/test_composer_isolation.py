@@ -44,6 +44,7 @@ async def test_every_endpoint_answers_404_for_another_tenants_objects(composer):
             ("GET", f"/v1/campaigns/{cid}/progress", None),
             ("POST", f"/v1/campaigns/{cid}/preview", {"customer_id": str(uuid.uuid4())}),
             ("POST", f"/v1/campaigns/{cid}/test-send", {"customer_id": str(uuid.uuid4())}),
+            ("POST", f"/v1/campaigns/{cid}/unknown", {"action": "resend"}),
         ]
     for uid in (user["id"], a_admin):
         attempts += [

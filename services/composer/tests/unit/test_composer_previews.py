@@ -1,4 +1,5 @@
-"""Preview and test send (SPEC §10) and individual mail (SPEC §4.2), over HTTP on fakes."""
+"""Preview, test send, individual mail, group references and decisions about unknown
+messages, over HTTP on fakes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from composer_tests_fakes import SECRET, DictVerifier, FakeAudience, FakeStore, 
 
 from composer.main import create_app
 from composer.settings import Settings
-from contracts import CampaignScheduled
+from contracts import CampaignScheduled, UnknownResolution
 from servicekit.auth import Role
 from testkit.asgi import started
 
@@ -196,3 +197,24 @@ async def test_a_group_the_tenant_does_not_have_is_refused_wherever_it_is_named(
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["field"] == "recipients.include_group_ids"
     assert api.released() == []
+
+
+async def test_operators_decide_about_unknown_messages_of_a_released_campaign(api):
+    draft = await api.draft()
+    early = await api.call("POST", f"/v1/campaigns/{draft}/unknown", json={"action": "resend"})
+    assert early.status_code == 409  # a draft has no messages
+    assert (await api.call("POST", f"/v1/campaigns/{draft}/send")).status_code == 200
+    none_yet = await api.call("POST", f"/v1/campaigns/{draft}/unknown", json={"action": "resend"})
+    assert none_yet.status_code == 409
+    assert none_yet.json()["errors"][0]["field"] == "unknown"
+
+    api.store.state.progress[uuid.UUID(draft)].unknown = 3
+    bad = await api.call("POST", f"/v1/campaigns/{draft}/unknown", json={"action": "retry"})
+    assert bad.status_code == 422
+    other = await api.call(
+        "POST", f"/v1/campaigns/{draft}/unknown", "manager", json={"action": "give_up"}
+    )
+    assert other.status_code == 202, other.text  # a manager acts on anyone's campaign
+    assert other.json() == {"action": "give_up", "unknown": 3}
+    [decision] = [e for e in api.store.state.outbox if isinstance(e, UnknownResolution)]
+    assert (str(decision.campaign_id), decision.action) == (draft, "give_up")

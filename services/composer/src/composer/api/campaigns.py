@@ -20,6 +20,8 @@ from composer.api.models import (
     RecipientChoice,
     ScheduleIn,
     TestSendOut,
+    UnknownIn,
+    UnknownOut,
     decode_cursor,
     encode_cursor,
 )
@@ -127,6 +129,21 @@ async def preview(
 )
 async def test_send(campaign_id: UUID, body: RecipientChoice, asking: AskingDep) -> TestSendOut:
     return TestSendOut.of(await previews.test_send(campaign_id, body.choice(), asking))
+
+
+@router.post(
+    "/{campaign_id}/unknown",
+    status_code=202,
+    summary="Decide about messages whose outcome is unknown (resend or give up)",
+    description="Messages whose SMTP transaction was in flight when a delivery process "
+    "died are `unknown` in progress: the server may or may not have taken them. Delivery "
+    "applies the decision; progress then counts them as sent again or as failed.",
+)
+async def resolve_unknown(
+    campaign_id: UUID, body: UnknownIn, actor: CurrentPrincipal, store: StoreDep
+) -> UnknownOut:
+    count = await handlers.resolve_unknown(campaign_id, body.action, actor=actor, store=store)
+    return UnknownOut(action=body.action, unknown=count)
 
 
 async def _check_groups(content: CampaignContent, asking: Asking) -> None:

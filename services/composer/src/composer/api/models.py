@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from composer.accounts import IssuedKey
 from composer.domain import Campaign, CampaignContent, Progress, RegisteredSender, Tenant, User
+from composer.handlers import UnknownAction
 from composer.previews import Choice, Rendered, TestSend
 from contracts.base import EmailAddress
 from servicekit.api_errors import ErrorItem
@@ -164,6 +165,20 @@ class TestSendOut(BaseModel):
     @classmethod
     def of(cls, t: TestSend) -> TestSendOut:
         return cls(**fields_for(cls, t))
+
+
+class UnknownIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: UnknownAction = Field(
+        description="resend: send them again (a recipient whose mail did arrive gets it "
+        "twice); give_up: count them as failed."
+    )
+
+
+class UnknownOut(BaseModel):
+    action: str
+    unknown: int = Field(description="Messages the decision applies to, as last reported.")
 
 
 class ProgressOut(BaseModel):
