@@ -176,6 +176,13 @@ class AudiencePlan:
     required_fields: tuple[str, ...]
     sender: Sender
     owners: tuple[StaffMember, ...]
+    #: bulk, individual or test: which opt-outs leave a customer out (see audience.sql).
+    kind: str = "bulk"
+    addresses: tuple[str, ...] = ()
+    #: A test send: every recipient's mail goes there instead, under an id of its own.
+    deliver_to: str | None = None
+    #: Fragments also for those left out (a preview shows them with the reason).
+    render_excluded: bool = False
 
 
 def choosing(
@@ -188,6 +195,8 @@ def choosing(
         "include_group_ids": tuple(spec.include_group_ids),
         "exclude_group_ids": tuple(spec.exclude_group_ids),
         "excluded_customer_ids": tuple(spec.excluded_customer_ids),
+        "addresses": tuple(spec.addresses),
+        "deliver_to": spec.deliver_to,
         "merge_fields": fields,
         "required_fields": tuple(f for f in fields if counts_for_exclusion(f))
         if exclude_missing_merge
@@ -201,6 +210,7 @@ def plan_audience(event: CampaignScheduled) -> AudiencePlan:
     return AudiencePlan(
         tenant_id=event.tenant_id,
         campaign_id=event.campaign_id,
+        kind=event.kind,
         **choosing(event.recipients, event.merge_fields, event.exclude_missing_merge),
         sender=Sender(
             name=event.sender.name,

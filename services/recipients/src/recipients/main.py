@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from recipients import bootstrap, routes
-from recipients.api import audience, customers, groups, suppressions
+from recipients.api import audience, customers, groups, previews, suppressions
 from recipients.bootstrap import Ports
 from recipients.settings import Settings
 from servicekit.api_errors import install_common_handlers
@@ -45,4 +45,5 @@ def create_app(settings: Settings, build: Build = bootstrap.build) -> FastAPI:
     app.include_router(groups.router)
     app.include_router(suppressions.router)
     app.include_router(audience.router)
+    app.include_router(previews.router)
     return app

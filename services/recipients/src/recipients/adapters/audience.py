@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -16,7 +17,7 @@ from recipients.ports import Candidate
 from servicekit.db import load_queries
 
 _QUERY = load_queries(Path(__file__).with_name("audience.sql"))["audience"]
-_FIRST_ATTRIBUTE_PARAMETER = 15
+_FIRST_ATTRIBUTE_PARAMETER = 19
 _BEFORE_EVERY_ID = UUID(int=0)
 
 # The value of each merge field as SQL over the candidate `c` (NULL when missing or empty).
@@ -67,6 +68,10 @@ def audience_args(plan: AudiencePlan, after: str | None) -> list[Any]:
         plan.sender.email,
         plan.sender.signature,
         list(plan.merge_fields),
+        plan.kind,
+        list(plan.addresses),
+        plan.deliver_to,
+        plan.render_excluded,
     ]
 
 
@@ -114,5 +119,9 @@ class PostgresAudience:
                     # asyncpg records are read like the tuples the port describes.
                     yield cast(Sequence[Candidate], rows)
             finally:
+                # Closed early (a preview takes one row; a failure): the prefetch must be
+                # over before the transaction ends, or the connection is still busy.
                 if not pending.done():
                     pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                    await pending
