@@ -4,9 +4,12 @@ recovery), breakers and refusal storms."""
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 import pytest
 
+from delivery.pipeline.items import Job
+from delivery.pipeline.lanes import Lane
 from delivery.shaping import config
 from delivery.shaping.breaker import Breaker, BreakerState, StormDetector
 from delivery.shaping.config import Adaptive, BreakerPolicy, ShapingError, StormPolicy
@@ -160,3 +163,21 @@ def test_a_storm_is_many_identical_refusals_not_a_few_bad_addresses() -> None:
     tripped = [storms.answered("554 5.7.1") for _ in range(400)]
     assert any(tripped)
     assert tripped.index(True) >= 9, "not before ten identical refusals"
+
+
+def test_a_lane_used_now_and_then_is_not_taken_for_a_slow_one() -> None:
+    limits = config.parse({}).limits("t", "example.com")
+    lane = Lane("example.com", "example.com", limits)
+    for second in range(0, 20 * 64, 20):  # one message every 20 s, nothing waiting behind
+        lane.finished(float(second))
+    now = 20.0 * 64
+    assert lane.throughput(now) == limits.connections, "an idle pace is not slowness"
+    assert lane.wait(2, 0.0, now) < 1.0
+
+    lane.queue.extend(cast(Job, object()) for _ in range(50))  # a backlog: now it measures
+    for i in range(11):
+        lane.finished(now + 0.1 * i)
+    assert 9 <= lane.throughput(now + 1.0) <= 12
+    lane.queue.clear()
+    lane.drained()
+    assert lane.throughput(now + 100.0) == limits.connections

@@ -281,6 +281,7 @@ class Dispatcher:
         job = lane.queue.pop() if last else lane.queue.popleft()
         if not lane.queue:
             self._active.pop(lane.scope, None)
+            lane.drained()
         return job
 
     # ------------------------------------------------------------------ feedback

@@ -62,15 +62,25 @@ class Lane:
         return max(1, min(len(self.queue), batch))
 
     def finished(self, now: float) -> None:
-        self._done.append(now)
+        """A message to it was answered. Only completions while others wait measure how
+        fast the destination takes mail; with nothing waiting, the pace was ours."""
+        if self.queue:
+            self._done.append(now)
+        else:
+            self.drained()
+
+    def drained(self) -> None:
+        """Nothing waits for it any more: the next backlog is measured afresh (a lane used
+        now and then must not pass for a slow one)."""
+        self._done.clear()
 
     def unlimited(self, now: float) -> bool:
         """No rate in force, as checked recently: its tokens need not be asked for."""
         return self.per_minute <= 0 and now - self.rate_checked < RECHECK_RATE_SECONDS
 
     def throughput(self, now: float) -> float:
-        """Messages per second this lane has been sending here (its rate when it has one
-        and nothing is measured yet)."""
+        """Messages per second this lane has been sending here while it had a backlog (its
+        connection limit when nothing is measured), capped by its rate when it has one."""
         if len(self._done) >= 2 and now - self._done[0] > 0:
             measured = len(self._done) / (now - self._done[0])
         else:
