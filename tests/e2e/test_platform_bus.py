@@ -17,9 +17,10 @@ from aiokafka.structs import TopicPartition
 
 from contracts import topics
 from servicekit.tokens import Claims, Kind, TokenCodec
+from testkit.platform import LOCAL
 
-TRACKING = "http://127.0.0.1:8004"
-NOTIFIER = "http://127.0.0.1:8005"
+TRACKING = LOCAL.tracking
+NOTIFIER = LOCAL.notifier
 
 
 async def consumed(topic: str) -> float:
