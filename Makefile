@@ -11,7 +11,7 @@ ENV := set -a; source .local/env; set +a;
 PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/hostile tests/e2e
 
 .PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
-        docs schemas demo bench clean hostile
+        docs schemas demo bench clean hostile chaos
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,13 @@ e2e: up
 
 fault: up
 	$(ENV) $(UV) run --frozen pytest -m fault tests/e2e
+
+# The stack STACK_DIR names (default .local/), e.g. a second one beside the first.
+STACK_ENV := set -a; source $${STACK_DIR:-.local}/env; set +a;
+TRIALS ?= 20
+chaos: install ## kill random instances and brokers during campaigns (TRIALS=20; best on KAFKA_BROKERS=3 SCALE=2)
+	deploy/local/up.sh
+	$(STACK_ENV) $(UV) run --frozen python tools/chaos.py --trials $(TRIALS)
 
 hostile: up ## hostile input against the running services
 	$(ENV) $(UV) run --frozen pytest -m hostile tests/hostile
