@@ -43,15 +43,10 @@ def victim(kind: str, rng: random.Random) -> Any:
     return rng.choice([n for n in stack.instances(kind) if stack.live_pid(n)])
 
 
-def instance_counts() -> dict[str, str]:
-    """What up.sh must bring back: as many instances of each service as the stack has."""
-    return {f"{s.upper()}_INSTANCES": str(len(stack.instances(s)) or 1) for s in stack.SERVICES}
-
-
 async def stack_is_up(endpoints: Endpoints) -> bool:
     if not await platform.down(endpoints=endpoints):
         return True
-    await stack.script("up.sh", env=instance_counts())
+    await stack.script("up.sh", env=stack.as_it_is())
     return not await platform.down(endpoints=endpoints)
 
 
@@ -89,7 +84,7 @@ async def trials(args: argparse.Namespace) -> int:
                 fault,
                 recipients=args.recipients,
                 endpoints=endpoints,
-                up_env=instance_counts(),
+                up_env=stack.as_it_is(),
                 within=args.within,
                 say=lambda text, n=number: print(f"  [{n}] {text}", flush=True),
             )

@@ -51,6 +51,7 @@ class Outcome:
     seconds: float = 0.0
     api_errors: list[str] = field(default_factory=list)
     hit_statuses: Counter[str] = field(default_factory=Counter)
+    hits_while_down: int = 0  # answered between the kill and the end of up.sh
 
     @property
     def ok(self) -> bool:
@@ -66,6 +67,7 @@ class Hit:
     message_id: UUID
     notify_user_id: UUID
     status: str  # the HTTP status, or what went wrong instead
+    at: float  # monotonic time of the answer
 
 
 # ---------------------------------------------------------------- the world of one trial
@@ -155,8 +157,9 @@ class Hitter:
     """Opens and clicks links of the campaign's caught mail, a few a second, on any tracking
     instance (round-robin, like a load balancer), until told to stop."""
 
-    def __init__(self, world: World, endpoints: Endpoints, codec: TokenCodec) -> None:
+    def __init__(self, world: World, endpoints: Endpoints, codec: TokenCodec, count: int) -> None:
         self._world, self._endpoints, self._codec = world, endpoints, codec
+        self._mails = max(1, count // 3)  # each: an open, a click, a re-open
         self.hits: list[Hit] = []
 
     async def run(self) -> None:
@@ -174,14 +177,14 @@ class Hitter:
         """(pixel, click) URLs of the first few caught mails of the campaign."""
         after, found = self._world.high_water, list[tuple[str, str]]()
         deadline = time.monotonic() + 120
-        while len(found) < HITS // 3 and time.monotonic() < deadline:
+        while len(found) < self._mails and time.monotonic() < deadline:
             batch = await sink.sink_list(after=after, limit=200)
             for summary in batch:
                 if summary["headers"].get("X-Campaign-ID") != self._world.campaign_id:
                     continue
                 mail = sink.Caught(summary, await sink.sink_raw(summary["id"]))
                 pixel, clicks = mail.pixel_url(), mail.click_urls()
-                if pixel and clicks and len(found) < HITS // 3:
+                if pixel and clicks and len(found) < self._mails:
                     found.append((pixel, clicks[0]))
             after = batch[-1]["id"] if batch else after
             if not batch:
@@ -201,7 +204,9 @@ class Hitter:
             status = str(response.status_code)
         except Exception as exc:  # a hit that got no answer is simply not acknowledged
             status = type(exc).__name__
-        self.hits.append(Hit(kind, claims.message_id, claims.notify_user_id, status))
+        self.hits.append(
+            Hit(kind, claims.message_id, claims.notify_user_id, status, time.monotonic())
+        )
 
 
 def acknowledged(hit: Hit) -> bool:
@@ -219,6 +224,7 @@ class Fault:
     victim: str | Callable[[], Any]
     moment: str
     pause: float = 0.0  # between the kill and up.sh
+    hits: int = HITS  # opens and clicks during the trial
 
 
 async def run(
@@ -236,7 +242,8 @@ async def run(
     api = world.tenant.admin.composer
     tail = HitTail()
     await tail.start()
-    hitter = Hitter(world, endpoints, TokenCodec.from_secret(os.environ["TOKEN_SECRET"]))
+    codec = TokenCodec.from_secret(os.environ["TOKEN_SECRET"])
+    hitter = Hitter(world, endpoints, codec, fault.hits)
     hitting = asyncio.create_task(hitter.run())
     try:
         await api.call("POST", f"/v1/campaigns/{world.campaign_id}/send")
@@ -246,15 +253,18 @@ async def run(
         outcome.victim = victim
         at = await progress_or_none(api, world.campaign_id, outcome)
         pid = await stack.kill(victim)
+        killed = time.monotonic()
         say(f"killed {victim} (pid {pid}) at sent={at and at['sent']}")
         await asyncio.sleep(fault.pause)
         await bring_back(outcome, up_env, say)
+        back = time.monotonic()
         final = await until_sent(api, world.campaign_id, within, outcome)
         if final is None:
             return outcome
         await check_mail(world, final, victim, outcome)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(hitting, 120)
+        outcome.hits_while_down = sum(killed <= h.at <= back for h in hitter.hits)
         await check_hits(hitter.hits, tail, outcome)
         await check_digests(world, hitter.hits, endpoints, outcome)
     finally:
@@ -353,7 +363,9 @@ async def check_hits(hits: list[Hit], tail: HitTail, out: Outcome) -> None:
     lost = [key for key, n in wanted.items() if tail.seen[key] < n]
     if lost:
         out.fail(f"{len(lost)} acknowledged hits are not in Kafka")
-    out.notes.append(f"hits {sum(wanted.values())}/{len(hits)} acked")
+    out.notes.append(
+        f"hits {sum(wanted.values())}/{len(hits)} acked, {out.hits_while_down} while down"
+    )
 
 
 async def check_digests(world: World, hits: list[Hit], endpoints: Endpoints, out: Outcome) -> None:

@@ -51,6 +51,12 @@ def instances(service: str) -> list[str]:
     return found + [p.stem for p in more]
 
 
+def as_it_is() -> dict[str, str]:
+    """The environment for up.sh to bring back what the stack has: as many instances of
+    each service as it recorded."""
+    return {f"{s.upper()}_INSTANCES": str(len(instances(s)) or 1) for s in SERVICES}
+
+
 def _state(pid: int) -> str | None:
     """The process's state letter (Z for a zombie), None once it is gone."""
     try:
