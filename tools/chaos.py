@@ -94,7 +94,7 @@ async def trials(args: argparse.Namespace) -> int:
             outcome.seconds = time.monotonic() - started
         line = [
             str(number),
-            outcome.victim or kind,
+            (outcome.victim or kind) + (" (leader)" if kind == "kafka-leader" else ""),
             moment,
             summary(outcome),
             f"{outcome.seconds:.0f}",
