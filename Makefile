@@ -11,7 +11,7 @@ ENV := set -a; source .local/env; set +a;
 PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/hostile tests/e2e
 
 .PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
-        docs schemas demo bench clean screenshots hostile
+        docs schemas demo bench clean screenshots hostile chaos cluster-faults
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -47,8 +47,9 @@ check-generated: uv
 	$(UV) run --frozen python tools/gendocs.py --check
 	$(UV) run --frozen python tools/kafkatopics.py --check
 
-test: up lint check-generated ## everything: deps, stack, lint, unit, integration, e2e, fault tiers
+test: up lint check-generated ## everything: deps, stack, lint, unit, integration, e2e, fault tiers, then the cluster
 	$(ENV) $(UV) run --frozen pytest -p no:randomly $(PYTEST_TIERS)
+	$(MAKE) cluster-faults
 
 unit: uv ## unit tier only (no infrastructure)
 	$(UV) run --frozen pytest -m "not integration and not e2e and not fault and not browser" $(PYTEST_TIERS)
@@ -61,6 +62,26 @@ e2e: up
 
 fault: up
 	$(ENV) $(UV) run --frozen pytest -m fault tests/e2e
+
+# The stack STACK_DIR names (default .local/), e.g. a second one beside the first.
+STACK_ENV := set -a; source $${STACK_DIR:-.local}/env; set +a;
+TRIALS ?= 20
+chaos: install ## kill random instances and brokers during campaigns (TRIALS=20; best on KAFKA_BROKERS=3 SCALE=2)
+	deploy/local/up.sh
+	$(STACK_ENV) $(UV) run --frozen python tools/chaos.py --trials $(TRIALS)
+
+# A second stack beside the first (its own ports, PostgreSQL and data under .local/cluster):
+# three Kafka brokers, two instances of every service. Stopped again afterwards.
+CLUSTER_PORT_OFFSET ?= 20000
+CLUSTER := STACK_DIR=.local/cluster STACK_PORT_OFFSET=$(CLUSTER_PORT_OFFSET) KAFKA_BROKERS=3 SCALE=2
+CLUSTER_TRIALS ?= 3
+cluster-faults: install ## on a second stack as a cluster: tests/cluster and CLUSTER_TRIALS=3 chaos trials
+	$(CLUSTER) deploy/local/up.sh
+	trap '$(CLUSTER) deploy/local/down.sh' EXIT; set -a; source .local/cluster/env; set +a; \
+	failed=0; \
+	$(UV) run --frozen pytest -p no:randomly tests/cluster || failed=1; \
+	$(UV) run --frozen python tools/chaos.py --trials $(CLUSTER_TRIALS) || failed=1; \
+	exit $$failed
 
 hostile: up ## hostile input against the running services
 	$(ENV) $(UV) run --frozen pytest -m hostile tests/hostile

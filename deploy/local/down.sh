@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops what deploy/local/up.sh started: the services, then the sink, DNS, Redis, Kafka, and
 # PostgreSQL only if up.sh was the one that started it. Data is kept (see reset.sh).
+# STACK_DIR names the stack (default .local/); its ports come from its env file.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -21,7 +22,8 @@ main() {
     stop_processes TERM sink
     stop_processes TERM dns
     stop_processes TERM redis
-    stop_processes TERM kafka
+    mapfile -t instances < <(recorded_kafka_nodes)
+    stop_processes TERM "${instances[@]}"
     stop_postgres_if_ours
     say "down"
 }

@@ -17,24 +17,28 @@ running_instances() {
 main() {
     take_stack_lock
     make_local_dirs
-    local instances was_up=0 services delivery_processes
+    local instances nodes was_up=0 services service counts=()
     mapfile -t instances < <(running_instances)
-    live_pid kafka >/dev/null && was_up=1
+    mapfile -t nodes < <(recorded_kafka_nodes)
+    for service in "${nodes[@]}"; do
+        live_pid "$service" >/dev/null && was_up=1
+    done
     services=$(printf '%s\n' "${instances[@]}" | sed 's/-[0-9]*$//' | sort -u | paste -sd ' ')
-    delivery_processes=$(printf '%s\n' "${instances[@]}" | grep -c '^delivery' || true)
+    for service in $services; do
+        counts+=("${service^^}_INSTANCES=$(printf '%s\n' "${instances[@]}" | grep -c "^$service\(-[0-9]*\)\?$")")
+    done
 
     stop_processes TERM "${instances[@]}"
-    stop_processes TERM sink dns redis kafka
+    stop_processes TERM sink dns redis "${nodes[@]}"
     say "wiping Kafka data, Redis data and the sink's mail"
-    rm -rf "$KAFKA_DATA" "$REDIS_DIR" "$SINK_STORE"
+    rm -rf "$KAFKA_DATA" "$LOCAL_DIR"/kafka/kafka-[0-9]* "$LOCAL_DIR/kafka/cluster.id" "$REDIS_DIR" "$SINK_STORE"
     make_local_dirs
     postgres_start
     postgres_configure
     postgres_recreate_database
 
     if ((was_up)); then
-        SERVICES=$services DELIVERY_PROCESSES=$((delivery_processes > 0 ? delivery_processes : 1)) \
-            "$HERE/up.sh"
+        env SERVICES="$services" "${counts[@]}" "$HERE/up.sh"
     fi
     say "reset done"
 }

@@ -31,12 +31,13 @@ import pytest
 
 import testkit.platform as h
 from testkit import sink
+from testkit.stack import stack_dir
 from testkit.waiting import until
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
 ROOT = Path(__file__).resolve().parents[2]
-PIDS = ROOT / ".local" / "pids"
+PIDS = stack_dir() / "pids"
 RECIPIENTS = 20_000
 WHOLE_STACK = {"DELIVERY_PROCESSES": "2"}
 

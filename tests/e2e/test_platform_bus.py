@@ -17,17 +17,22 @@ from aiokafka.structs import TopicPartition
 
 from contracts import topics
 from servicekit.tokens import Claims, Kind, TokenCodec
+from testkit.platform import LOCAL, Endpoints, instances
 
-TRACKING = "http://127.0.0.1:8004"
-NOTIFIER = "http://127.0.0.1:8005"
+TRACKING = LOCAL.tracking
+NOTIFIERS = instances(Endpoints.every_instance().notifier)
 
 
 async def consumed(topic: str) -> float:
-    async with httpx.AsyncClient(timeout=5) as client:
-        text = (await client.get(f"{NOTIFIER}/metrics")).text
+    """By all notifier instances together: any of them may own the partition."""
     pattern = rf'^events_consumed_total\{{topic="{re.escape(topic)}"\}} (\S+)$'
-    match = re.search(pattern, text, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
+    total = 0.0
+    async with httpx.AsyncClient(timeout=5) as client:
+        for notifier in NOTIFIERS:
+            text = (await client.get(f"{notifier}/metrics")).text
+            match = re.search(pattern, text, re.MULTILINE)
+            total += float(match.group(1)) if match else 0.0
+    return total
 
 
 async def consumed_more_than(topic: str, count: float, within: float = 30.0) -> None:

@@ -75,12 +75,18 @@ class KeyVerifier(Protocol):
 
 
 class RemoteKeyVerifier:
-    """Asks the composer who a key belongs to; remembers answers for `ttl` seconds."""
+    """Asks the composer who a key belongs to; remembers answers for `ttl` seconds.
+
+    `base_url` may list several composer instances, comma-separated: they are asked in
+    turn, and one that refuses the connection (killed, restarting) is passed over for the
+    next, as a load balancer would."""
 
     def __init__(
         self, base_url: str, *, ttl: float = 30.0, client: httpx.AsyncClient | None = None
     ):
-        self._client = client or httpx.AsyncClient(base_url=base_url, timeout=5.0)
+        self._bases = [u.strip().rstrip("/") for u in base_url.split(",") if u.strip()]
+        self._turn = 0
+        self._client = client or httpx.AsyncClient(timeout=5.0)
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
@@ -89,9 +95,7 @@ class RemoteKeyVerifier:
         hit = self._cache.get(digest)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        response = await self._client.post(
-            "/v1/auth/introspect", headers={"Authorization": f"Bearer {api_key}"}
-        )
+        response = await self._introspect(api_key)
         if response.status_code == 200:
             body = response.json()
             principal: Principal | None = Principal(
@@ -105,6 +109,18 @@ class RemoteKeyVerifier:
             self._cache.clear()
         self._cache[digest] = (time.monotonic() + self._ttl, principal)
         return principal
+
+    async def _introspect(self, api_key: str) -> httpx.Response:
+        self._turn += 1
+        for i in range(len(self._bases)):
+            base = self._bases[(self._turn + i) % len(self._bases)]
+            try:
+                return await self._client.post(
+                    f"{base}/v1/auth/introspect", headers={"Authorization": f"Bearer {api_key}"}
+                )
+            except httpx.ConnectError:  # nothing was sent: another instance may answer
+                continue
+        raise HTTPException(503, detail="authentication service unavailable")
 
     async def close(self) -> None:
         await self._client.aclose()

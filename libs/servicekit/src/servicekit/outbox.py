@@ -2,6 +2,12 @@
 that causes it, and a relay publishes it afterwards. A crash between commit and publish
 loses nothing; a crash between publish and marking republishes, and consumers drop the
 duplicate by event id.
+
+Every instance of a service runs a relay, and one outbox has one publisher at a time: a
+pass holds a transaction-scoped advisory lock on its outbox table, and a relay that cannot
+take it leaves the pass to the holder. With row locks alone (SKIP LOCKED), a second relay
+would take the rows after those the first one holds and could publish a key's later event
+before its earlier one.
 """
 
 from __future__ import annotations
@@ -61,8 +67,16 @@ async def enqueue(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
         )
 
 
+#: The pass's lock: one key per outbox table (its oid), so schemas do not wait for each other.
+_LEADER_LOCK = (
+    "SELECT pg_try_advisory_xact_lock("
+    "hashtextextended('outbox relay ' || 'outbox'::regclass::oid, 0))"
+)
+
+
 class OutboxRelay:
-    """Publishes pending rows in id order; safe to run in several processes at once."""
+    """Publishes pending rows in id order; safe to run in several processes at once (one
+    of them publishes at a time)."""
 
     def __init__(
         self, pool: asyncpg.Pool, publisher: RecordPublisher, *, batch_size: int = 1000
@@ -82,8 +96,11 @@ class OutboxRelay:
         return Periodic("outbox relay", step, interval=idle_delay)
 
     async def publish_pending(self) -> int:
-        """One pass: lock a batch, publish it, mark it. Returns how many were published."""
+        """One pass: lock a batch, publish it, mark it. Returns how many were published
+        (0 also when another relay is in a pass on the same outbox)."""
         async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval(_LEADER_LOCK):
+                return 0
             rows = await conn.fetch(
                 "SELECT id, topic, key, payload, event_type FROM outbox"
                 " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",

@@ -4,6 +4,9 @@ progress and digests. Shared by the end-to-end tests, the benchmarks and the dem
 
 Endpoints come from the environment (`COMPOSER_URL`, `RECIPIENTS_URL`, ... with the local
 stack's ports as defaults); a private copy of the services passes its own `Endpoints`.
+`Endpoints.every_instance()` names every instance of each service (`COMPOSER_URLS`, ...,
+as `make up` writes them for `SCALE=2`): requests then go round-robin, and on to the next
+instance when one refuses the connection, as behind a load balancer.
 Every tenant made here carries a random marker in its addresses, so runs never see each
 other's data. Its staff are on a sending domain of its own, `<marker>.staff.example.com`,
 registered, published in the local DNS server and verified as it is made.
@@ -12,6 +15,7 @@ registered, published in the local DNS server and verified as it is made.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -47,8 +51,47 @@ class Endpoints:
             "notifier": self.notifier,
         }
 
+    @classmethod
+    def every_instance(cls) -> Endpoints:
+        """Each service as the comma-separated list of its instances' URLs."""
+        one = cls()
+        return cls(
+            **{
+                name: os.environ.get(f"{name.upper()}_URLS") or url
+                for name, url in one.services().items()
+            },
+            sink=one.sink,
+        )
+
 
 LOCAL = Endpoints()
+
+_turns = itertools.count()
+
+
+def instances(urls: str) -> list[str]:
+    """The URLs of a service given as one URL or several, comma-separated."""
+    return [u.strip().rstrip("/") for u in urls.split(",") if u.strip()]
+
+
+async def request(
+    urls: str, method: str, path: str, *, seconds: float = 120, **kwargs: Any
+) -> httpx.Response:
+    """One request to a service: to the next of its instances in turn, and to the one after
+    when an instance refuses the connection (the request was not sent, so trying another
+    is safe); the last refusal is raised when none answers."""
+    bases = instances(urls)
+    start = next(_turns)
+    refused: httpx.ConnectError | None = None
+    for i in range(len(bases)):
+        base = bases[(start + i) % len(bases)]
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=seconds) as http:
+                return await http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            refused = exc
+    assert refused is not None, f"no URL in {urls!r}"
+    raise refused
 
 
 def tag() -> str:
@@ -62,10 +105,11 @@ async def down(names: Iterable[str] = (), endpoints: Endpoints = LOCAL) -> list[
     failing = []
     async with httpx.AsyncClient(timeout=5) as http:
         for name in names or tuple(services):
-            try:
-                (await http.get(f"{services[name]}/healthz")).raise_for_status()
-            except httpx.HTTPError as exc:
-                failing.append(f"{name} ({services[name]}: {exc!r})")
+            for url in instances(services[name]):
+                try:
+                    (await http.get(f"{url}/healthz")).raise_for_status()
+                except httpx.HTTPError as exc:
+                    failing.append(f"{name} ({url}: {exc!r})")
     return failing
 
 
@@ -91,8 +135,7 @@ class Api:
     async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The raw response, whatever its status (for tests about refusals)."""
         headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=120) as http:
-            return await http.request(method, path, headers=headers, **kwargs)
+        return await request(self.base_url, method, path, headers=headers, **kwargs)
 
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The decoded answer of a request that must succeed."""
@@ -373,8 +416,9 @@ async def close_periods(
     body: dict[str, Any] = {"as_of": as_of.isoformat(), "wait_s": 60}
     if tenant_id is not None:
         body["tenant_id"] = tenant_id
-    async with httpx.AsyncClient(base_url=endpoints.notifier, timeout=180) as http:
-        response = await http.post("/v1/admin/close-periods", json=body)
+    response = await request(
+        endpoints.notifier, "POST", "/v1/admin/close-periods", json=body, seconds=180
+    )
     if response.status_code >= 400:
         raise HttpError(response)
     return dict(response.json())

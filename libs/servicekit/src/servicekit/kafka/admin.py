@@ -27,23 +27,61 @@ async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminCli
         await admin.close()
 
 
+#: Replicas of a partition, at most; with `min_insync(3)` = 2 an acknowledged record
+#: (acks=all) survives the loss of any one broker and writes go on without it.
+MAX_REPLICATION = 3
+
+
+def replication_for(brokers: int) -> int:
+    """The replication factor on a cluster of `brokers`: every broker up to three."""
+    return max(1, min(brokers, MAX_REPLICATION))
+
+
+def min_insync(replication: int) -> int:
+    """Replicas that must have a record before it is acknowledged: all but one, at most two."""
+    return 2 if replication >= 3 else 1
+
+
 async def create_topics(
-    bootstrap_servers: str, namespace: str = "", *, replication: int = 1
+    bootstrap_servers: str,
+    namespace: str = "",
+    *,
+    replication: int | None = None,
+    brokers: int | None = None,
 ) -> list[str]:
-    """Create the missing topics (named `namespace` + name); returns those created."""
+    """Create the missing topics (named `namespace` + name); returns those created.
+
+    Without `replication`, it follows the cluster's size (`replication_for`). With
+    `brokers`, fails unless that many brokers are up: a cluster still starting would
+    otherwise get topics with too few replicas (or none at all)."""
     async with admin_client(bootstrap_servers) as admin:
+        alive = len((await admin.describe_cluster())["brokers"])
+        if brokers is not None and alive < brokers:
+            raise RuntimeError(f"{alive} of {brokers} Kafka brokers are up")
+        factor = replication if replication is not None else replication_for(alive)
         existing = set(await admin.list_topics())
         missing = [t for t in all_topics() if namespace + t.name not in existing]
         if missing:
+            config = {"min.insync.replicas": str(min_insync(factor))}
             # Another `make up` may create them at the same moment; that is fine.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(namespace + t.name, t.partitions, replication) for t in missing],
+                    [
+                        NewTopic(namespace + t.name, t.partitions, factor, topic_configs=config)
+                        for t in missing
+                    ],
                     timeout_ms=30_000,
                 )
         created = [namespace + t.name for t in missing]
         await _wait_for_leaders(admin, created)
         return created
+
+
+async def partition_leaders(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    """Partition -> the node id of its leader (-1 while it has none)."""
+    async with admin_client(bootstrap_servers) as admin:
+        (described,) = await admin.describe_topics([topic])
+        return {p["partition"]: p["leader"] for p in described["partitions"]}
 
 
 async def delete_namespace(bootstrap_servers: str, namespace: str) -> tuple[list[str], list[str]]:

@@ -22,8 +22,9 @@ C = TypeVar("C")
 
 
 def consumer_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+    # FastStream takes a string for one server: a cluster's "a:9092,b:9094" goes as a list.
     return KafkaBroker(
-        bootstrap_servers,
+        [server.strip() for server in bootstrap_servers.split(",") if server.strip()],
         client_id=client_id,
         allow_auto_create_topics=False,
         graceful_timeout=20.0,
