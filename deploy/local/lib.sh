@@ -905,10 +905,11 @@ instance_port() { echo $((SERVICE_PORT[$1] + 100 * ($2 - 1))); }
 
 service_healthy() { http_ok "http://127.0.0.1:$1/healthz"; }
 
-# service_start SERVICE K: starts instance K unless it already runs. Recipients asks the
-# composer who an API key belongs to: it is given every composer instance (and fails over).
+# service_start SERVICE K: starts instance K unless it already runs. A service calling
+# another (the console, API keys checked with the composer, ...) is given every instance
+# of it, and fails over between them (servicekit.peers).
 service_start() {
-    local service=$1 k=$2 name port pid composer_url=$COMPOSER_URL
+    local service=$1 k=$2 name port pid
     name=$(instance_name "$service" "$k")
     port=$(instance_port "$service" "$k")
     if pid=$(live_pid "$name"); then
@@ -917,11 +918,9 @@ service_start() {
     fi
     settle "$name"
     require_port_free "$port" "$name"
-    [[ $service == recipients ]] && composer_url=${COMPOSER_URLS:-$COMPOSER_URL}
     say "starting $name on :$port"
-    # The console (and recipients, for key checks) call the composer's and recipients' APIs.
     HTTP_PORT=$port INTERNAL_PORT=$((port + 10)) INSTANCE_ID=$service-$k \
-        COMPOSER_URL=$composer_url RECIPIENTS_URL=$RECIPIENTS_URL \
+        COMPOSER_URL=${COMPOSER_URLS:-$COMPOSER_URL} RECIPIENTS_URL=${RECIPIENTS_URLS:-$RECIPIENTS_URL} \
         spawn_uv "$name" "$LOG_DIR/$name.log" "$service"
 }
 

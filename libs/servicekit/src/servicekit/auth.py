@@ -18,6 +18,8 @@ from uuid import UUID
 import httpx
 from fastapi import Depends, HTTPException, Request
 
+from servicekit.peers import peer_client
+
 KEY_PREFIX = "bm"
 
 
@@ -77,16 +79,13 @@ class KeyVerifier(Protocol):
 class RemoteKeyVerifier:
     """Asks the composer who a key belongs to; remembers answers for `ttl` seconds.
 
-    `base_url` may list several composer instances, comma-separated: they are asked in
-    turn, and one that refuses the connection (killed, restarting) is passed over for the
-    next, as a load balancer would."""
+    `base_url` may list several composer instances, comma-separated (`servicekit.peers`):
+    one that refuses the connection is passed over for the next."""
 
     def __init__(
         self, base_url: str, *, ttl: float = 30.0, client: httpx.AsyncClient | None = None
     ):
-        self._bases = [u.strip().rstrip("/") for u in base_url.split(",") if u.strip()]
-        self._turn = 0
-        self._client = client or httpx.AsyncClient(timeout=5.0)
+        self._client = client or peer_client(base_url, timeout=5.0)
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
@@ -111,16 +110,12 @@ class RemoteKeyVerifier:
         return principal
 
     async def _introspect(self, api_key: str) -> httpx.Response:
-        self._turn += 1
-        for i in range(len(self._bases)):
-            base = self._bases[(self._turn + i) % len(self._bases)]
-            try:
-                return await self._client.post(
-                    f"{base}/v1/auth/introspect", headers={"Authorization": f"Bearer {api_key}"}
-                )
-            except httpx.ConnectError:  # nothing was sent: another instance may answer
-                continue
-        raise HTTPException(503, detail="authentication service unavailable")
+        try:
+            return await self._client.post(
+                "/v1/auth/introspect", headers={"Authorization": f"Bearer {api_key}"}
+            )
+        except httpx.ConnectError:  # no composer instance takes connections
+            raise HTTPException(503, detail="authentication service unavailable") from None
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -7,8 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from composer.adapters.argon2 import Argon2Hasher
 from composer.adapters.dns import DnsResolver
 from composer.adapters.logins import PostgresLogins
@@ -27,6 +25,7 @@ from servicekit.clock import SystemClock
 from servicekit.db import Database, database
 from servicekit.kafka import Bus, kafka_bus
 from servicekit.outbox import Relay
+from servicekit.peers import peer_client
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -66,7 +65,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
         ) as db,
         kafka_bus(settings, service="composer") as bus,
-        httpx.AsyncClient(base_url=settings.recipients_url, timeout=10.0) as recipients,
+        peer_client(settings.recipients_url, timeout=10.0) as recipients,
     ):
         yield Ports(
             database=db,

@@ -14,6 +14,7 @@ from console.adapters.redis import RedisLimiter, RedisSessions
 from console.ports import Backend, Clock, Limiter, Sessions
 from console.settings import Settings
 from servicekit.clock import SystemClock
+from servicekit.peers import peer_client
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,10 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
         redis = await stack.enter_async_context(Redis.from_url(settings.redis_url))
         timeout = httpx.Timeout(settings.api_timeout_s, connect=5.0)
         composer = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=settings.composer_url, timeout=timeout)
+            peer_client(settings.composer_url, timeout=timeout)
         )
         recipients = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=settings.recipients_url, timeout=timeout)
+            peer_client(settings.recipients_url, timeout=timeout)
         )
         yield Ports(
             sessions=RedisSessions(redis, settings.redis_key_prefix),

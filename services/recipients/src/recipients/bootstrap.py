@@ -7,8 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from recipients.adapters.audience import PostgresAudience, PostgresAudienceCounter
 from recipients.adapters.composer import ComposerStaff
 from recipients.adapters.importer import PostgresImporter
@@ -35,6 +33,7 @@ from servicekit.clock import SystemClock
 from servicekit.db import Database, database
 from servicekit.kafka import Bus, kafka_bus, producing
 from servicekit.outbox import Relay
+from servicekit.peers import peer_client
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -75,7 +74,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             linger_ms=0,
         ) as stream,
         # One client to the composer for API keys and users (owners of customers).
-        httpx.AsyncClient(base_url=settings.composer_url, timeout=5.0) as composer,
+        peer_client(settings.composer_url, timeout=5.0) as composer,
     ):
         pool = db.pool
         yield Ports(
