@@ -17,21 +17,25 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "latest.json"
-ORDER = ("delivery", "tracking", "recipients", "notifier", "e2e")
+ORDER = ("delivery", "shaping", "tracking", "recipients", "notifier", "e2e")
 
 #: figure -> (reference figure, ratio key); what each figure is compared with.
 REFERENCES = {
     "delivery.msgs_per_s": ("delivery.smtp_source_msgs_per_s", "delivery.ratio"),
+    "delivery.dkim_msgs_per_s": ("delivery.openssl_rsa2048_sign_per_s", "delivery.dkim_ratio"),
     "tracking.rps": ("tracking.nginx_rps", "tracking.ratio"),
 }
 GOALS = {
     "delivery.msgs_per_s": ">= 5000",
     "delivery.ratio": ">= 0.25",
+    "delivery.dkim_msgs_per_s": ">= 1500",
+    "delivery.dkim_ratio": ">= 0.5",
     "tracking.ratio": ">= 0.5",
     "tracking.p99_ms": "<= 10",
-    "recipients.resolve_1m_s": "<= 10",
+    "recipients.resolve_1m_s": "<= 5",
     "recipients.peak_rss_mb": "< 200",
     "notifier.ingest_events_per_s": ">= 30000",
+    "e2e.seconds": "<= 30",
 }
 
 
