@@ -231,6 +231,7 @@ def openssl_rsa2048_signs_per_s() -> float:
 
 
 def mail_size(c: Any, r: Any, env: dict[str, str]) -> int:
+    from mailkit.keys import KeyVault, signers_for
     from mailkit.render import CompiledCampaign, RenderConfig
     from servicekit.tokens import TokenCodec
 
@@ -239,7 +240,8 @@ def mail_size(c: Any, r: Any, env: dict[str, str]) -> int:
         "bounces.bulkmail.localhost",
         TokenCodec.from_secret(env["TOKEN_SECRET"]),
     )
-    return len(CompiledCampaign(c, config).render(r, int(time.time())).data)
+    signers = signers_for(c.signing_keys, KeyVault(env["SIGNING_KEYS_SECRET"]))
+    return len(CompiledCampaign(c, config, signers).render(r, int(time.time())).data)
 
 
 def print_profile(path: str) -> None:

@@ -104,7 +104,10 @@ def main() -> int:
         HERE.glob("bench_*.py"),
         key=lambda p: ORDER.index(p.stem[6:]) if p.stem[6:] in ORDER else 99,
     )
-    figures: dict[str, object] = {}
+    # A run of some benchmarks keeps the others' figures of the last run.
+    figures: dict[str, object] = (
+        json.loads(RESULTS.read_text()) if only and RESULTS.exists() else {}
+    )
     for script in scripts:
         if only and script.stem.removeprefix("bench_") not in only:
             continue
