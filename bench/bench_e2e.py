@@ -42,6 +42,7 @@ class Stack:
             SMTP_PORT=str(sink_port),
             TRACKING_BASE_URL=f"http://127.0.0.1:{self.ports['tracking']}",
             COMPOSER_URL=f"http://127.0.0.1:{self.ports['composer']}",
+            RECIPIENTS_URL=f"http://127.0.0.1:{self.ports['recipients']}",
             BOUNCE_SMTP_PORT=str(free_port()),
             TRACKING_PROCESSES="1",
             LOG_LEVEL="WARNING",
@@ -51,6 +52,7 @@ class Stack:
                 **base,
                 "DATABASE_SCHEMA": f"benche2e_{TAG}_{name}",
                 "HTTP_PORT": str(self.ports[name]),
+                "INTERNAL_PORT": str(free_port()),
             }
             for name in SERVICES
         }

@@ -42,7 +42,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from benchkit import free_port, load_env, peak_rss_mb
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
 from contracts import (
     Address,
@@ -68,7 +68,8 @@ MERGE_FIELDS = ["last_name", "full_name", "company", "attr.plan", "sender_name"]
 
 
 class KeyServer:
-    """Answers the composer's POST /v1/auth/introspect: every key is an admin of TENANT."""
+    """Stands in for the composer: POST /v1/auth/introspect (every key is an admin of
+    TENANT) and GET /v1/users/{id} (the staff of STAFF are its users: owners check out)."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -77,6 +78,14 @@ class KeyServer:
         @app.post("/v1/auth/introspect")
         async def introspect() -> dict[str, str]:
             return {"tenant_id": str(TENANT), "user_id": str(STAFF[0].user_id), "role": "admin"}
+
+        staff = {str(s.user_id): s for s in STAFF}
+
+        @app.get("/v1/users/{user_id}")
+        async def user(user_id: str) -> dict[str, str]:
+            if user_id not in staff:
+                raise HTTPException(404, detail="no such user")
+            return {"id": user_id, "name": staff[user_id].name, "email": staff[user_id].email}
 
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)

@@ -29,6 +29,7 @@ from pathlib import Path
 from benchkit import drop_schema, free_port, load_env
 
 from servicekit.kafka.admin import create_topics, delete_namespace
+from tracking.replay import MAX_LIMIT
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS, CONNECTIONS = 2, 64
@@ -224,6 +225,9 @@ def main() -> int:
         BOUNCE_SMTP_PORT="0",
         BOUNCE_INTAKE="true" if args.server == "service" else "false",
         INTERNAL_PORT=str(free_port()),
+        # wrk replays a few thousand tokens for the whole run: the per-token replay bound
+        # would (rightly) stop publishing them, and every hit is to be in Kafka here.
+        HIT_REPLAY_LIMIT=str(MAX_LIMIT),
         LOG_LEVEL="WARNING",
     )
     asyncio.run(create_topics(bootstrap, namespace))
