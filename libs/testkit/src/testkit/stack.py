@@ -21,7 +21,7 @@ from pathlib import Path
 from servicekit.kafka.admin import partition_leaders
 
 ROOT = Path(__file__).resolve().parents[4]
-SERVICES = ("composer", "recipients", "delivery", "tracking", "notifier")
+SERVICES = ("composer", "recipients", "delivery", "tracking", "notifier", "console")
 
 
 def stack_dir() -> Path:
