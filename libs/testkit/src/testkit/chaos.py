@@ -26,15 +26,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from contracts import Clicked, Opened, decode, topics
-from servicekit.tokens import InvalidToken, Kind, TokenCodec
+from servicekit.tokens import Kind, TokenCodec
 from testkit import platform, sink, stack
 from testkit.platform import Endpoints, Tenant
+from testkit.trial_hits import Hit, HitTail, Hitter, acknowledged
 
 MOMENTS = ("resolving", "early", "mid", "late")
 # A moment is the share of the audience sent when the victim is killed.
@@ -59,15 +56,6 @@ class Outcome:
 
     def fail(self, text: str) -> None:
         self.problems.append(text)
-
-
-@dataclass
-class Hit:
-    kind: Kind
-    message_id: UUID
-    notify_user_id: UUID
-    status: str  # the HTTP status, or what went wrong instead
-    at: float  # monotonic time of the answer
 
 
 # ---------------------------------------------------------------- the world of one trial
@@ -114,105 +102,6 @@ async def prepare(recipients: int, endpoints: Endpoints) -> World:
     return World(tenant, str(campaign["id"]), emails, staff, await sink.sink_high_water())
 
 
-# ---------------------------------------------------------------- hits during the trial
-
-
-class HitTail:
-    """Opened and Clicked from the end of their topics as the trial began."""
-
-    def __init__(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False
-        )
-        self.seen: Counter[tuple[Kind, UUID]] = Counter()
-
-    async def start(self) -> None:
-        await self._consumer.start()
-        parts = [
-            TopicPartition(t.name, p)
-            for t in topics.TOPICS
-            if t.name in (topics.OPENED, topics.CLICKED)
-            for p in range(t.partitions)
-        ]
-        self._consumer.assign(parts)
-        await self._consumer.seek_to_end(*parts)
-        for part in parts:
-            await self._consumer.position(part)
-
-    async def read_until(self, done: Callable[[], bool], within: float) -> None:
-        deadline = time.monotonic() + within
-        while not done() and time.monotonic() < deadline:
-            for records in (await self._consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    if record.topic == topics.OPENED:
-                        self.seen[(Kind.OPEN, decode(record.value, Opened).message_id)] += 1
-                    else:
-                        self.seen[(Kind.CLICK, decode(record.value, Clicked).message_id)] += 1
-
-    async def stop(self) -> None:
-        await self._consumer.stop()
-
-
-class Hitter:
-    """Opens and clicks links of the campaign's caught mail, a few a second, on any tracking
-    instance (round-robin, like a load balancer), until told to stop."""
-
-    def __init__(self, world: World, endpoints: Endpoints, codec: TokenCodec, count: int) -> None:
-        self._world, self._endpoints, self._codec = world, endpoints, codec
-        self._mails = max(1, count // 3)  # each: an open, a click, a re-open
-        self.hits: list[Hit] = []
-
-    async def run(self) -> None:
-        links = await self._links()
-        plan = (  # first opens, then clicks, then re-opens (within the hour: not notified)
-            [(pixel, Kind.OPEN) for pixel, _ in links]
-            + [(click, Kind.CLICK) for _, click in links]
-            + [(pixel, Kind.OPEN) for pixel, _ in links]
-        )
-        for url, kind in plan:
-            await self._hit(url, kind)
-            await asyncio.sleep(0.3)
-
-    async def _links(self) -> list[tuple[str, str]]:
-        """(pixel, click) URLs of the first few caught mails of the campaign."""
-        after, found = self._world.high_water, list[tuple[str, str]]()
-        deadline = time.monotonic() + 120
-        while len(found) < self._mails and time.monotonic() < deadline:
-            batch = await sink.sink_list(after=after, limit=200)
-            for summary in batch:
-                if summary["headers"].get("X-Campaign-ID") != self._world.campaign_id:
-                    continue
-                mail = sink.Caught(summary, await sink.sink_raw(summary["id"]))
-                pixel, clicks = mail.pixel_url(), mail.click_urls()
-                if pixel and clicks and len(found) < self._mails:
-                    found.append((pixel, clicks[0]))
-            after = batch[-1]["id"] if batch else after
-            if not batch:
-                await asyncio.sleep(0.2)
-        return found
-
-    async def _hit(self, url: str, kind: Kind) -> None:
-        path = urlsplit(url).path
-        try:
-            claims = self._codec.verify(path.rsplit("/", 1)[1], kind)
-        except InvalidToken:
-            return
-        try:
-            response = await platform.request(
-                self._endpoints.tracking, "GET", path, headers=sink.MAIL_CLIENT, seconds=30
-            )
-            status = str(response.status_code)
-        except Exception as exc:  # a hit that got no answer is simply not acknowledged
-            status = type(exc).__name__
-        self.hits.append(
-            Hit(kind, claims.message_id, claims.notify_user_id, status, time.monotonic())
-        )
-
-
-def acknowledged(hit: Hit) -> bool:
-    return hit.status == ("200" if hit.kind is Kind.OPEN else "302")
-
-
 # ---------------------------------------------------------------- the trial
 
 
@@ -243,7 +132,7 @@ async def run(
     tail = HitTail()
     await tail.start()
     codec = TokenCodec.from_secret(os.environ["TOKEN_SECRET"])
-    hitter = Hitter(world, endpoints, codec, fault.hits)
+    hitter = Hitter(world.campaign_id, world.high_water, endpoints, codec, fault.hits)
     hitting = asyncio.create_task(hitter.run())
     try:
         await api.call("POST", f"/v1/campaigns/{world.campaign_id}/send")
