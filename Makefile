@@ -11,7 +11,7 @@ ENV := set -a; source .local/env; set +a;
 PYTEST_TIERS ?= libs deploy/devsink deploy/k8s services tests/hostile tests/e2e
 
 .PHONY: help uv install up down restart test lint check-generated unit integration e2e fault \
-        docs schemas demo bench clean screenshots hostile chaos cluster-faults
+        docs schemas demo bench bench-scale clean screenshots hostile chaos cluster-faults
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ screenshots: up ## PNGs of the console's main screens into docs/console/ (Debian
 
 bench: up ## benchmarks, each beside a reference measured in the same run
 	$(ENV) $(UV) run --frozen python bench/run.py
+
+bench-scale: up ## growth curves (recipients 100k-3M, 1 and 2 processes): bench/results/scale.{json,png}
+	$(ENV) $(UV) run --frozen python bench/run.py --scale
 
 clean: down ## stop everything and delete local data
 	rm -rf .local

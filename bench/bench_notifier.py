@@ -1,6 +1,6 @@
 """Notifier benchmark: ingest of 1,000,000 Opened/Clicked events, then all digests sent.
 
-    uv run --frozen python bench/bench_notifier.py [--events N] [--users N]
+    uv run --frozen python bench/bench_notifier.py [--events N] [--users N] [--processes N]
 
 Runs beside the stack (endpoints from .local/env) on its own Kafka namespace, PostgreSQL
 schema and Redis key prefix, with its own Postfix `smtp-sink` on a free port, and removes
@@ -11,8 +11,9 @@ all of it afterwards. The notifier runs as a real process (`python -m notifier`)
 2. The events are published while no notifier runs: for 30 % of the messages a first open;
    re-opens within the hour (30 % of all events: suppressed), re-opens after it (10 %),
    clicks (10 %), machine opens (20 %) — in time order, so each message's events keep theirs.
-3. A second notifier process consumes them. `notifier.ingest_events_per_s` counts from the
-   first hit stored to the last (process start-up and consumer-group join excluded).
+3. A second notifier process (or N of one consumer group) consumes them.
+   `notifier.ingest_events_per_s` counts from the first hit stored to the last (process
+   start-up and consumer-group join excluded).
 4. `notifier.digest_s`: one POST /v1/admin/close-periods for the day's boundary, until every
    user's digest has been accepted by smtp-sink (one digest per user).
 
@@ -195,14 +196,16 @@ async def publish(bootstrap: str, namespace: str, records: list[tuple[str, bytes
 
 
 class Notifier:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env = env
+    def __init__(self, env: dict[str, str], port: int, name: str = "") -> None:
+        self.env = dict(env, HTTP_PORT=str(port), INTERNAL_PORT=str(free_port()))
+        self.env["INSTANCE_ID"] = env.get("INSTANCE_ID", "bench") + name
         self.port = port
+        self.name = name
         self.process: subprocess.Popen[bytes] | None = None
 
     def spawn(self) -> None:
         """Its log goes to .local/logs, not to our stdout (whose last line is the result)."""
-        log = ROOT / ".local" / "logs" / "bench-notifier.log"
+        log = ROOT / ".local" / "logs" / f"bench-notifier{self.name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -251,11 +254,12 @@ async def wait_until(check, limit_s: float, every: float = 0.25) -> None:  # typ
 # ---------------------------------------------------------------- the run
 
 
-async def run(events: int, users: int) -> dict[str, float | int]:
+async def run(events: int, users: int, processes: int = 1) -> dict[str, float | int]:
     env = load_env()
     tag = uuid.uuid4().hex[:8]
     namespace, schema, prefix = f"bench{tag}.", f"bench_notifier_{tag}", f"bench-notifier:{tag}:"
     smtp_port, http_port = free_port(), free_port()
+    more = [free_port() for _ in range(processes - 1)]
     bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     database_url = env.get("DATABASE_URL", "postgresql://bulkmail:bulkmail@127.0.0.1:5432/bulkmail")
     redis_url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -265,7 +269,6 @@ async def run(events: int, users: int) -> dict[str, float | int]:
         REDIS_KEY_PREFIX=prefix,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(smtp_port),
-        HTTP_PORT=str(http_port),
         CLOSE_INTERVAL_S="86400",
         DIGEST_CONCURRENCY="8",
         LOG_LEVEL="WARNING",
@@ -273,6 +276,8 @@ async def run(events: int, users: int) -> dict[str, float | int]:
     )
     day = datetime.now(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=3)
     notifier = Notifier(env, http_port)
+    # With --processes N, N processes of one consumer group ingest the events.
+    others = [Notifier(env, port, f"-{k}") for k, port in enumerate(more, start=2)]
     pg = await asyncpg.connect(database_url)
     sink = start_smtp_sink(smtp_port)
     try:
@@ -298,7 +303,7 @@ async def run(events: int, users: int) -> dict[str, float | int]:
         progress = f"setup {t - started:.0f} s, {events} events published in {publish_s:.1f} s"
         print(f"bench notifier: {progress}", file=sys.stderr)
 
-        await notifier.start()
+        await asyncio.gather(notifier.start(), *(o.start() for o in others))
         await wait_until(lambda: _hits(pg, schema, 1), 300, every=0.05)
         first_seen = time.monotonic()
         await wait_until(lambda: _hits(pg, schema, events), 1800, every=0.25)
@@ -317,7 +322,8 @@ async def run(events: int, users: int) -> dict[str, float | int]:
                 await client.get(f"http://127.0.0.1:{http_port}/v1/admin/digests/stats")
             ).json()
     finally:
-        notifier.stop()
+        for process in [notifier, *others]:
+            process.stop()
         sink.terminate()
         sink.wait()
         await _cleanup(pg, schema, redis_url, prefix, bootstrap, namespace)
@@ -326,6 +332,7 @@ async def run(events: int, users: int) -> dict[str, float | int]:
         "notifier.ingest_events_per_s": round(events / ingest_s),
         "notifier.digest_s": round(digest_s, 2),
         "notifier.events": events,
+        "notifier.processes": processes,
         "notifier.ingest_s": round(ingest_s, 2),
         "notifier.digests": closed["sent"],
         "notifier.digests_claimed": closed["claimed"],
@@ -374,8 +381,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--processes", type=int, default=1, help="notifier processes ingesting")
     args = parser.parse_args()
-    result = asyncio.run(run(args.events, args.users))
+    result = asyncio.run(run(args.events, args.users, args.processes))
     print(json.dumps(result))
     return 0
 

@@ -1,4 +1,5 @@
 """`make bench`: run every benchmark, write bench/results/latest.json, print the table.
+`python bench/run.py --scale` (`make bench-scale`): the growth curves of bench/scale.py.
 
 Each `bench_<name>.py` beside this file is run as its own process (so one benchmark's
 memory and threads do not colour another's) and prints, as its last line of output, a JSON
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,11 +41,11 @@ GOALS = {
 }
 
 
-def run_one(script: Path, timeout: float) -> dict[str, object]:
-    print(f"== {script.name}", file=sys.stderr, flush=True)
+def run_one(script: Path, timeout: float, args: Sequence[str] = ()) -> dict[str, object]:
+    print(f"== {script.name} {' '.join(args)}".rstrip(), file=sys.stderr, flush=True)
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), *args],
         stdout=subprocess.PIPE,
         text=True,
         timeout=timeout,
@@ -95,6 +97,10 @@ def fmt(value: object) -> str:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--scale"]:  # the growth curves: long, not in the default run
+        from scale import main as scale
+
+        return scale(run_one)
     if sys.argv[1:] == ["--table"]:  # print the table of the last run again
         figures = json.loads(RESULTS.read_text())
         print(table({k: v for k, v in figures.items() if k != "measured_at"}))
