@@ -115,6 +115,9 @@ class Service:
             "HTTP_PORT": str(self.port),
             "COMPOSER_URL": f"http://127.0.0.1:{key_port}",
             "LOG_LEVEL": "WARNING",
+            # One file of every customer: past 2M rows that is more than the default cap
+            # of an import body (200 MiB), which a tenant would split or an operator raise.
+            "IMPORT_MAX_BYTES": str(1 << 30),
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
