@@ -95,7 +95,12 @@ async def exchange(
     try:
         raw = await asyncio.wait_for(_read_all(loop, sock), within)
     finally:
+        # The writer's cancellation must be done before the socket closes: its clean-up
+        # removes the selector's writer for the fd, which the next socket may reuse
+        # (its connect would then never complete).
         writing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writing
         sock.close()
     seconds = time.perf_counter() - started
     status_line, _, rest = raw.partition(b"\r\n")
