@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 
@@ -50,3 +52,14 @@ async def test_when_every_instance_refuses_the_caller_sees_it() -> None:
 def test_a_peer_needs_an_url() -> None:
     with pytest.raises(ValueError):
         peer_client(" , ", timeout=1.0)
+
+
+async def test_clients_given_the_same_turns_share_one_round_robin() -> None:
+    inner, _ = instances(down=set())
+    bases, turns = peer_urls("http://127.0.0.1:8001,http://127.0.0.1:8101"), itertools.count()
+    ports = []
+    for _ in range(3):  # a client per request, as testkit's request() makes them
+        transport = FailoverTransport(bases, inner, turns=turns)
+        async with httpx.AsyncClient(base_url=bases[0], transport=transport) as http:
+            ports.append((await http.get("/")).json()["port"])
+    assert ports == [8001, 8101, 8001]

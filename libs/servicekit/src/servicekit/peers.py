@@ -9,6 +9,7 @@ to the next one. Only when every instance refuses does the caller see the refusa
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import httpx
 
@@ -24,11 +25,14 @@ class FailoverTransport(httpx.AsyncBaseTransport):
     """Sends each request to the next of `bases`, and on to the others while refused."""
 
     def __init__(
-        self, bases: list[httpx.URL], inner: httpx.AsyncBaseTransport | None = None
+        self,
+        bases: list[httpx.URL],
+        inner: httpx.AsyncBaseTransport | None = None,
+        turns: Iterator[int] | None = None,
     ) -> None:
         self._bases = bases
         self._inner = inner or httpx.AsyncHTTPTransport()
-        self._turns = itertools.count()
+        self._turns = turns if turns is not None else itertools.count()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         start = next(self._turns)
@@ -48,7 +52,11 @@ class FailoverTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def peer_client(urls: str, *, timeout: float | httpx.Timeout) -> httpx.AsyncClient:
-    """A client for the service at `urls` (one or several instances); paths are relative."""
+def peer_client(
+    urls: str, *, timeout: float | httpx.Timeout, turns: Iterator[int] | None = None
+) -> httpx.AsyncClient:
+    """A client for the service at `urls` (one or several instances); paths are relative.
+    Clients given the same `turns` share one round-robin (e.g. a client per request)."""
     bases = peer_urls(urls)
-    return httpx.AsyncClient(base_url=bases[0], timeout=timeout, transport=FailoverTransport(bases))
+    transport = FailoverTransport(bases, turns=turns)
+    return httpx.AsyncClient(base_url=bases[0], timeout=timeout, transport=transport)

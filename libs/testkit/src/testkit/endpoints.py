@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from servicekit.peers import peer_client
+
 
 @dataclass(frozen=True)
 class Endpoints:
@@ -64,20 +66,10 @@ async def request(
     urls: str, method: str, path: str, *, seconds: float = 120, **kwargs: Any
 ) -> httpx.Response:
     """One request to a service: to the next of its instances in turn, and to the one after
-    when an instance refuses the connection (the request was not sent, so trying another
-    is safe); the last refusal is raised when none answers."""
-    bases = instances(urls)
-    start = next(_turns)
-    refused: httpx.ConnectError | None = None
-    for i in range(len(bases)):
-        base = bases[(start + i) % len(bases)]
-        try:
-            async with httpx.AsyncClient(base_url=base, timeout=seconds) as http:
-                return await http.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:
-            refused = exc
-    assert refused is not None, f"no URL in {urls!r}"
-    raise refused
+    when an instance refuses the connection (servicekit.peers, as the services call each
+    other); the last refusal is raised when none answers."""
+    async with peer_client(urls, timeout=seconds, turns=_turns) as http:
+        return await http.request(method, path, **kwargs)
 
 
 async def down(names: Iterable[str] = (), endpoints: Endpoints = LOCAL) -> list[str]:
