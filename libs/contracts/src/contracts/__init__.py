@@ -1,4 +1,10 @@
-"""Event contracts: the single source of truth for what crosses Kafka."""
+"""Event contracts: the single source of truth for what crosses Kafka.
+
+Rules for changing an event model or a part of one (enforced by tests/test_schemas.py):
+- additive only: a new field needs a default; never remove, rename or retype a field;
+- after a change run `make schemas` and commit the regenerated JSON Schemas;
+- a breaking change is a new `schema_version` (a new model), published beside the old one.
+"""
 
 from contracts.base import Address, BounceKind, Event, Timing
 from contracts.codec import MalformedEvent, decode, decode_any, encode

@@ -1,4 +1,7 @@
-"""The envelope every event shares, and the value types events are made of."""
+"""The envelope every event shares, and the value types events are made of.
+
+The rules for changing these models are in the package docstring (`contracts/__init__.py`).
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
 """The events delivery publishes: outcomes of messages, reports about them, progress.
 
-Rules for changing this file (enforced by tests/test_schemas.py):
-- additive only: a new field needs a default; never remove, rename or retype a field;
-- after a change run `make schemas` and commit the regenerated JSON Schemas;
-- a breaking change is a new `schema_version` (a new model), published beside the old one.
+The rules for changing these models are in the package docstring (`contracts/__init__.py`).
 """
 
 from __future__ import annotations
@@ -15,20 +12,16 @@ from pydantic import Field
 
 from contracts import topics
 from contracts.base import BounceKind, EmailAddress, Event, Model
+from contracts.subjects import AddressedMessageEvent, CampaignEvent
 
 
-class MessageSent(Event):
+class MessageSent(AddressedMessageEvent):
     """The receiving SMTP server accepted the message (2xx)."""
 
     topic = topics.MESSAGE_SENT
     event_type: Literal["MessageSent"] = "MessageSent"
     schema_version: Literal[1] = 1
-    key = "message_id"
 
-    campaign_id: UUID
-    message_id: UUID
-    customer_id: UUID
-    email: EmailAddress
     name: str = Field(default="", description="Recipient display name.")
     notify_user_id: UUID
     smtp_response: str = Field(default="", description="Server reply text.")
@@ -57,25 +50,20 @@ class Bounced(Event):
     source: Literal["smtp", "dsn"] = Field(default="smtp", description="Where it was learnt.")
 
 
-class MessageBlocked(Event):
+class MessageBlocked(AddressedMessageEvent):
     """A message was refused for policy, spam or reputation reasons (5.7.x, 5.3.4, relay
     access denied): the address is fine, so the customer is never registered."""
 
     topic = topics.MESSAGE_BLOCKED
     event_type: Literal["MessageBlocked"] = "MessageBlocked"
     schema_version: Literal[1] = 1
-    key = "message_id"
 
-    campaign_id: UUID
-    message_id: UUID
-    customer_id: UUID
-    email: EmailAddress
     smtp_code: int | None = None
     enhanced_status: str | None = None
     diagnostic: str = ""
 
 
-class Complained(Event):
+class Complained(AddressedMessageEvent):
     """The recipient of a message reported it as spam (a feedback-loop report, RFC 5965):
     the address is excluded from bulk mail like an unsubscribe."""
 
@@ -84,10 +72,6 @@ class Complained(Event):
     schema_version: Literal[1] = 1
     key = "email"
 
-    campaign_id: UUID
-    message_id: UUID
-    customer_id: UUID
-    email: EmailAddress
     feedback_type: str = Field(default="abuse", description="ARF Feedback-Type.")
 
 
@@ -122,21 +106,19 @@ class ReportReceived(Event):
     feedback_type: str = ""
 
 
-class UnknownResolution(Event):
+class UnknownResolution(CampaignEvent):
     """An operator decided what becomes of a campaign's messages whose outcome is unknown
     (their SMTP transaction was in flight when a process died)."""
 
     topic = topics.UNKNOWN_RESOLUTION
     event_type: Literal["UnknownResolution"] = "UnknownResolution"
     schema_version: Literal[1] = 1
-    key = "campaign_id"
 
-    campaign_id: UUID
     action: Literal["resend", "give_up"]
     requested_by_user_id: UUID
 
 
-class DeliveryProgress(Event):
+class DeliveryProgress(CampaignEvent):
     """Absolute per-campaign delivery counters from the ledger; the snapshot with the higher
     `sequence` supersedes the other. Whether the campaign is complete is the composer's to
     decide (it holds the audience size)."""
@@ -144,9 +126,7 @@ class DeliveryProgress(Event):
     topic = topics.DELIVERY_PROGRESS
     event_type: Literal["DeliveryProgress"] = "DeliveryProgress"
     schema_version: Literal[1] = 1
-    key = "campaign_id"
 
-    campaign_id: UUID
     total: int | None = Field(
         default=None, description="Audience size; no longer set (see the composer's progress)."
     )

@@ -1,10 +1,7 @@
 """Every event the services exchange over Kafka (delivery's are in `contracts.delivery`, the
 parts of a campaign snapshot in `contracts.parts`).
 
-Rules for changing this file (enforced by tests/test_schemas.py):
-- additive only: a new field needs a default; never remove, rename or retype a field;
-- after a change run `make schemas` and commit the regenerated JSON Schemas;
-- a breaking change is a new `schema_version` (a new model), published beside the old one.
+The rules for changing these models are in the package docstring (`contracts/__init__.py`).
 """
 
 from __future__ import annotations
@@ -34,19 +31,18 @@ from contracts.parts import (
     StaffMember,
     TrackingSettings,
 )
+from contracts.subjects import AddressedMessageEvent, CampaignEvent, MessageEvent
 
 # ---------------------------------------------------------------- composer
 
 
-class CampaignScheduled(Event):
+class CampaignScheduled(CampaignEvent):
     """A campaign was released for sending: an immutable snapshot of everything needed."""
 
     topic = topics.CAMPAIGN_SCHEDULED
     event_type: Literal["CampaignScheduled"] = "CampaignScheduled"
     schema_version: Literal[1] = 1
-    key = "campaign_id"
 
-    campaign_id: UUID
     name: str = Field(default="", description="Internal campaign name.")
     subject: str = Field(description="Subject template (may contain merge fields).")
     html_body: str | None = Field(default=None, description="HTML body template.")
@@ -99,35 +95,30 @@ class CampaignScheduled(Event):
     )
 
 
-class CampaignCancelled(Event):
+class CampaignCancelled(CampaignEvent):
     """A scheduled campaign went back to drafts before release (informational)."""
 
     topic = topics.CAMPAIGN_CANCELLED
     event_type: Literal["CampaignCancelled"] = "CampaignCancelled"
     schema_version: Literal[1] = 1
-    key = "campaign_id"
 
-    campaign_id: UUID
     cancelled_by_user_id: UUID
 
 
 # ---------------------------------------------------------------- recipients
 
 
-class RecipientResolved(Event):
+class RecipientResolved(AddressedMessageEvent):
     """One recipient of a campaign, with everything delivery needs to render and send."""
 
     topic = topics.RECIPIENT_RESOLVED
     event_type: Literal["RecipientResolved"] = "RecipientResolved"
     schema_version: Literal[1] = 1
-    key = "message_id"
 
-    campaign_id: UUID
     message_id: UUID = Field(
         description="Deterministic id derived from campaign and customer: a replay of the "
         "same campaign yields the same id."
     )
-    customer_id: UUID
     email: EmailAddress = Field(description="Recipient address (the only one in To).")
     name: str = Field(default="", description="Recipient display name.")
     merge_values: dict[str, str | None] = Field(
@@ -137,15 +128,13 @@ class RecipientResolved(Event):
     notify_user_id: UUID = Field(description="User who receives open/click notifications.")
 
 
-class AudienceResolved(Event):
+class AudienceResolved(CampaignEvent):
     """Summary of one campaign's audience resolution, published after its last recipient."""
 
     topic = topics.AUDIENCE_RESOLVED
     event_type: Literal["AudienceResolved"] = "AudienceResolved"
     schema_version: Literal[1] = 1
-    key = "campaign_id"
 
-    campaign_id: UUID
     recipients: int = Field(description="Number of RecipientResolved published.")
     excluded: dict[str, int] = Field(
         default={},
@@ -157,12 +146,7 @@ class AudienceResolved(Event):
 # ---------------------------------------------------------------- tracking
 
 
-class _Hit(Event):
-    key = "message_id"
-
-    campaign_id: UUID
-    message_id: UUID
-    customer_id: UUID
+class _Hit(MessageEvent):
     notify_user_id: UUID
     user_agent: str = Field(default="", description="User-Agent of the request.")
     machine: bool = Field(

@@ -1,9 +1,6 @@
 """The parts a campaign's snapshot (`CampaignScheduled`) is made of.
 
-Rules for changing this file (enforced by tests/test_schemas.py):
-- additive only: a new field needs a default; never remove, rename or retype a field;
-- after a change run `make schemas` and commit the regenerated JSON Schemas;
-- a breaking change is a new `schema_version` (a new model), published beside the old one.
+The rules for changing these models are in the package docstring (`contracts/__init__.py`).
 """
 
 from __future__ import annotations
