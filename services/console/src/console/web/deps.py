@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from console.ports import Backend, Limiter, Service, Sessions
+from console.ports import ApiCall, Backend, Limiter, Service, Sessions
 from console.rendering import Pages
 from console.settings import Settings
 from console.web.visit import Visit, checked_form, signed_in, visit_of
@@ -43,7 +43,7 @@ class Api:
         self.user = user
 
     async def __call__(self, service: Service, method: str, path: str, **kwargs: Any) -> Any:
-        return await self.backend.call(service, method, path, key=self.user.key, **kwargs)
+        return await self.backend.call(service, ApiCall(method, path, self.user.key, **kwargs))
 
     async def composer(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self("composer", method, path, **kwargs)
