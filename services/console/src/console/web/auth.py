@@ -25,6 +25,7 @@ from console.web.deps import (
     local_path,
     text,
 )
+from console.web.forms import required
 from console.web.visit import LANG_COOKIE, SESSION_COOKIE, Visit
 
 router = APIRouter()
@@ -59,11 +60,10 @@ async def login(
     email, password = text(form, "email"), str(form.get("password") or "")
     tenant_id = text(form, "tenant_id") or None
     values: dict[str, Any] = {"email": email, "next": text(form, "next")}
-    errors = FormErrors()
-    if not email:
-        errors.add("email", N_("Enter your email address"))
-    if not password:
-        errors.add("password", N_("Enter your password"))
+    errors = required(
+        ("email", email, N_("Enter your email address")),
+        ("password", password, N_("Enter your password")),
+    )
     if errors:
         return pages.render(request, "login.html", errors=errors, **values)
     ip = request.client.host if request.client else "unknown"

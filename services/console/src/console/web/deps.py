@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from console.ports import ApiCall, Backend, Limiter, Service, Sessions
@@ -57,6 +59,26 @@ def api(backend: BackendDep, user: UserDep) -> Api:
 
 
 ApiDep = Annotated[Api, Depends(api)]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A signed-in user's page: the request, the user, their APIs and the templates."""
+
+    request: Request
+    user: Visit
+    api: Api
+    pages: Pages
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return self.pages.render(self.request, template, status, **context)
+
+
+def screen(request: Request, user: UserDep, api: ApiDep, pages: PagesDep) -> Screen:
+    return Screen(request, user, api, pages)
+
+
+ScreenDep = Annotated[Screen, Depends(screen)]
 
 
 def text(form: FormData, name: str) -> str:
