@@ -86,6 +86,10 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def texts(form: FormData, *names: str) -> dict[str, str]:
+    return {name: text(form, name) for name in names}
+
+
 def local_path(target: str | None, default: str = "/campaigns") -> str:
     """Only a path of this site: never another host (no open redirect)."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
