@@ -12,9 +12,10 @@ from typing import Any
 
 from console.bootstrap import Ports
 from console.errors import ApiError
+from console.ports import ApiCall, Service
 from console.settings import Settings
 
-Answer = Any | Callable[[dict[str, Any]], Any]
+Answer = Any | Callable[[ApiCall], Any]
 
 
 class FakeSessions:
@@ -54,28 +55,26 @@ class FakeLimiter:
 
 class FakeBackend:
     """`answers[(service, method, path)]` is a body, an ApiError to raise, or a function of
-    the request's keyword arguments."""
+    the call."""
 
     def __init__(self) -> None:
         self.answers: dict[tuple[str, str, str], Answer] = {}
-        self.calls: list[tuple[str, str, str, str | None, dict[str, Any]]] = []
+        self.calls: list[tuple[Service, ApiCall]] = []
 
     def on(self, service: str, method: str, path: str, answer: Answer) -> None:
         self.answers[(service, method, path)] = answer
 
-    async def call(
-        self, service: str, method: str, path: str, *, key: str | None, **kw: Any
-    ) -> Any:
-        self.calls.append((service, method, path, key, kw))
-        answer = self.answers.get((service, method, path))
+    async def call(self, service: Service, call: ApiCall) -> Any:
+        self.calls.append((service, call))
+        answer = self.answers.get((service, call.method, call.path))
         if answer is None:
             raise ApiError(404, {"detail": "not found", "errors": [{"field": "id", "reason": "x"}]})
         if isinstance(answer, ApiError):
             raise answer
-        return answer(kw) if callable(answer) else copy.deepcopy(answer)
+        return answer(call) if callable(answer) else copy.deepcopy(answer)
 
-    def sent(self, method: str, path: str) -> list[dict[str, Any]]:
-        return [kw for _, m, p, _, kw in self.calls if (m, p) == (method, path)]
+    def sent(self, method: str, path: str) -> list[ApiCall]:
+        return [call for _, call in self.calls if (call.method, call.path) == (method, path)]
 
 
 class FakeClock:

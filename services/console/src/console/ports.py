@@ -4,6 +4,7 @@ platform's APIs. Adapters implement these; tests fake them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -36,19 +37,21 @@ class Limiter(Protocol):
     async def fail(self, key: str, window_s: int) -> None: ...
 
 
+@dataclass(frozen=True)
+class ApiCall:
+    """One request to a platform API, made with a session key (None to sign in)."""
+
+    method: str
+    path: str
+    key: str | None
+    json: Any = None
+    params: dict[str, Any] | None = None
+    content: AsyncIterable[bytes] | bytes | None = None
+    headers: dict[str, str] | None = None
+
+
 class Backend(Protocol):
-    async def call(
-        self,
-        service: Service,
-        method: str,
-        path: str,
-        *,
-        key: str | None,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        content: AsyncIterable[bytes] | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
+    async def call(self, service: Service, call: ApiCall) -> Any:
         """The decoded answer; raises ApiError for any 4xx/5xx, Unavailable when the
         service does not answer."""
         ...

@@ -74,7 +74,7 @@ async def test_sign_in_sets_an_httponly_samesite_cookie_and_keeps_the_key_server
     assert stored["key"] == "bm_k1_secret" and "bm_k1_secret" not in cookie
     page = await http.get("/campaigns")
     assert page.status_code == 200 and "Ada" in page.text
-    assert backend.calls[-1][3] == "bm_k1_secret"  # the API was called with the user's key
+    assert backend.calls[-1][1].key == "bm_k1_secret"  # the API was called with the user's key
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
 
@@ -199,7 +199,7 @@ async def test_a_composition_is_saved_with_the_composers_refusals_by_field(
     backend.on("composer", "POST", "/v1/campaigns", {"id": "c1"})
     saved = await http.post(path, data={"csrf_token": csrf, "action": "save", "subject": "Hi"})
     assert saved.status_code == 303
-    [body] = [kw["json"] for kw in backend.sent("POST", "/v1/campaigns")][-1:]
+    [body] = [call.json for call in backend.sent("POST", "/v1/campaigns")][-1:]
     assert body["subject"] == "Hi" and body["footer_enabled"] is False
 
 
@@ -217,7 +217,7 @@ async def test_a_preview_is_rendered_for_a_customer_in_a_sandboxed_frame(console
     form = {"csrf_token": csrf, "action": "preview", "preview_email": "a@example.com"}
     page = await http.post(path, data=form)
     assert "Hello Yamada" in page.text and "preview__frame" in page.text
-    assert backend.sent("POST", "/v1/campaigns/c1/preview")[0]["json"] == {"customer_id": "k1"}
+    assert backend.sent("POST", "/v1/campaigns/c1/preview")[0].json == {"customer_id": "k1"}
     frame = await http.get(path + "/preview.html")
     assert "sandbox" in frame.headers["content-security-policy"]
     assert "script-src" not in frame.headers["content-security-policy"]

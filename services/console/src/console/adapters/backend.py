@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
 from typing import Any
 
 import httpx
 
 from console.errors import ApiError, Unavailable
-from console.ports import Service
+from console.ports import ApiCall, Service
 
 
 class HttpBackend:
     def __init__(self, clients: dict[Service, httpx.AsyncClient]) -> None:
         self._clients = clients
 
-    async def call(
-        self,
-        service: Service,
-        method: str,
-        path: str,
-        *,
-        key: str | None,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        content: AsyncIterable[bytes] | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        sent = dict(headers or {})
-        if key:
-            sent["Authorization"] = f"Bearer {key}"
+    async def call(self, service: Service, call: ApiCall) -> Any:
+        headers = dict(call.headers or {})
+        if call.key:
+            headers["Authorization"] = f"Bearer {call.key}"
         try:
             response = await self._clients[service].request(
-                method, path, json=json, params=params, content=content, headers=sent
+                call.method,
+                call.path,
+                json=call.json,
+                params=call.params,
+                content=call.content,
+                headers=headers,
             )
         except httpx.TransportError as exc:
             raise Unavailable(f"{service}: {exc!r}") from exc

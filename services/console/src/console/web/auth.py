@@ -13,6 +13,7 @@ from console import i18n
 from console.errors import ApiError, FormErrors
 from console.i18n import N_
 from console.metrics import SIGN_INS
+from console.ports import ApiCall
 from console.web.deps import (
     BackendDep,
     FormDep,
@@ -24,6 +25,7 @@ from console.web.deps import (
     local_path,
     text,
 )
+from console.web.forms import required
 from console.web.visit import LANG_COOKIE, SESSION_COOKIE, Visit
 
 router = APIRouter()
@@ -58,11 +60,10 @@ async def login(
     email, password = text(form, "email"), str(form.get("password") or "")
     tenant_id = text(form, "tenant_id") or None
     values: dict[str, Any] = {"email": email, "next": text(form, "next")}
-    errors = FormErrors()
-    if not email:
-        errors.add("email", N_("Enter your email address"))
-    if not password:
-        errors.add("password", N_("Enter your password"))
+    errors = required(
+        ("email", email, N_("Enter your email address")),
+        ("password", password, N_("Enter your password")),
+    )
     if errors:
         return pages.render(request, "login.html", errors=errors, **values)
     ip = request.client.host if request.client else "unknown"
@@ -76,7 +77,7 @@ async def login(
     if tenant_id:
         body["tenant_id"] = tenant_id
     try:
-        session = await backend.call("composer", "POST", "/v1/auth/login", key=None, json=body)
+        session = await backend.call("composer", ApiCall("POST", "/v1/auth/login", None, json=body))
     except ApiError as exc:
         SIGN_INS.labels("refused").inc()
         for key in keys:
@@ -100,7 +101,7 @@ async def start_session(
     settings: SettingsDep,
 ) -> None:
     """A new session id at every sign-in (never the one a visitor brought: no fixation)."""
-    tenant = await backend.call("composer", "GET", "/v1/tenant", key=session["api_key"])
+    tenant = await backend.call("composer", ApiCall("GET", "/v1/tenant", session["api_key"]))
     if visit.session_id:
         await sessions.destroy(visit.session_id)
     data = {
@@ -125,7 +126,7 @@ async def logout(
     del form  # checked for its CSRF token
     if visit.session_id:
         with suppress(ApiError):  # already expired or revoked: nothing left to revoke
-            await backend.call("composer", "POST", "/v1/auth/logout", key=visit.key)
+            await backend.call("composer", ApiCall("POST", "/v1/auth/logout", visit.key))
         await sessions.destroy(visit.session_id)
         visit.session_id, visit.data = None, {}
         visit.new_cookies[SESSION_COOKIE] = ""

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from console import calendar_view
 from console.errors import ApiError
 from console.i18n import gettext as _
-from console.web.deps import ApiDep, FormDep, PagesDep, UserDep
+from console.web.deps import Api, ApiDep, FormDep, Screen, ScreenDep, UserDep
 from console.web.forms import done
 
 router = APIRouter()
@@ -23,18 +23,18 @@ PAGE_SIZE = 20
 
 
 @router.get("/campaigns")
-async def folder(request: Request, user: UserDep, api: ApiDep, pages: PagesDep) -> Response:
-    name = request.query_params.get("folder", "drafts")
+async def folder(screen: ScreenDep) -> Response:
+    query = screen.request.query_params
+    name = query.get("folder", "drafts")
     name = name if name in FOLDERS else "drafts"
-    if name == "scheduled" and request.query_params.get("view", "calendar") == "calendar":
-        return await schedule_calendar(request, user, api, pages)
+    if name == "scheduled" and query.get("view", "calendar") == "calendar":
+        return await schedule_calendar(screen)
     params: dict[str, Any] = {"folder": name, "limit": PAGE_SIZE}
-    cursor = request.query_params.get("cursor")
+    cursor = query.get("cursor")
     if cursor:
         params["cursor"] = cursor
-    page = await api.composer("GET", "/v1/campaigns", params=params)
-    return pages.render(
-        request,
+    page = await screen.api.composer("GET", "/v1/campaigns", params=params)
+    return screen.render(
         "campaigns.html",
         folder=name,
         view="list",
@@ -44,46 +44,42 @@ async def folder(request: Request, user: UserDep, api: ApiDep, pages: PagesDep) 
     )
 
 
-async def schedule_calendar(
-    request: Request, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    today = datetime.now(ZoneInfo(user.time_zone)).date()
-    month = calendar_view.month_of(request.query_params.get("month"), today)
-    start, end = calendar_view.month_bounds(month, user.time_zone)
+async def schedule_calendar(screen: Screen) -> Response:
+    zone = screen.user.time_zone
+    today = datetime.now(ZoneInfo(zone)).date()
+    month = calendar_view.month_of(screen.request.query_params.get("month"), today)
+    start, end = calendar_view.month_bounds(month, zone)
     found: list[dict[str, Any]] = []
     params: dict[str, Any] = {"folder": "scheduled", "limit": 200}
     for _page in range(50):  # the schedule is ordered by due time: stop past the month
-        page = await api.composer("GET", "/v1/campaigns", params=params)
+        page = await screen.api.composer("GET", "/v1/campaigns", params=params)
         found += page["items"]
         last = page["items"][-1]["scheduled_for"] if page["items"] else None
         if not page["next_cursor"] or (last and datetime.fromisoformat(last) >= end):
             break
         params["cursor"] = page["next_cursor"]
     shown = [c for c in found if start <= datetime.fromisoformat(c["scheduled_for"]) < end]
-    return pages.render(
-        request,
+    return screen.render(
         "campaigns.html",
         folder="scheduled",
         view="calendar",
         month=month,
         previous_month=calendar_view.shift(month, -1).strftime("%Y-%m"),
         next_month=calendar_view.shift(month, 1).strftime("%Y-%m"),
-        weeks=calendar_view.weeks(month, shown, user.time_zone),
+        weeks=calendar_view.weeks(month, shown, zone),
         today=today,
     )
 
 
 @router.get("/campaigns/{campaign_id}")
-async def campaign_page(
-    campaign_id: str, request: Request, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    campaign = await api.composer("GET", f"/v1/campaigns/{campaign_id}")
+async def campaign_page(campaign_id: str, screen: ScreenDep) -> Response:
+    campaign = await screen.api.composer("GET", f"/v1/campaigns/{campaign_id}")
     progress = None
     if campaign["state"] in ("sending", "sent"):
-        progress = await api.composer("GET", f"/v1/campaigns/{campaign_id}/progress")
-    creator = await _user_name(api, campaign["created_by"])
-    return pages.render(
-        request,
+        progress = await screen.api.composer("GET", f"/v1/campaigns/{campaign_id}/progress")
+    creator = await _user_name(screen.api, campaign["created_by"])
+    user = screen.user
+    return screen.render(
         "campaign.html",
         campaign=campaign,
         progress=progress,
@@ -92,7 +88,7 @@ async def campaign_page(
     )
 
 
-async def _user_name(api: ApiDep, user_id: str) -> str:
+async def _user_name(api: Api, user_id: str) -> str:
     try:
         return str((await api.composer("GET", f"/v1/users/{user_id}"))["name"])
     except ApiError as exc:

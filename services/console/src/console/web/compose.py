@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console import composing
@@ -15,7 +15,10 @@ from console.errors import ApiError, FormErrors
 from console.i18n import N_
 from console.i18n import gettext as _
 from console.web import works
-from console.web.deps import ApiDep, FormDep, PagesDep, UserDep, text
+from console.web.deps import Api, ApiDep, FormDep, UserDep, text
+from console.web.forms import required
+from console.web.visit import Visit
+from console.web.works import Draft, DraftDep
 from contracts import merge
 
 router = APIRouter()
@@ -39,42 +42,30 @@ async def edit(campaign_id: str, user: UserDep, api: ApiDep) -> Response:
 
 
 @router.get("/compose/{work_id}")
-async def compose_page(
-    work_id: str, request: Request, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    return await render(request, work_id, user, api, pages)
+async def compose_page(draft: DraftDep) -> Response:
+    return await render(draft)
 
 
-async def render(
-    request: Request,
-    work_id: str,
-    user: UserDep,
-    api: ApiDep,
-    pages: PagesDep,
-    errors: FormErrors | None = None,
-    **extra: Any,
-) -> Response:
-    work = works.get(user, work_id)
-    content = work["content"]
-    return pages.render(
-        request,
+async def render(draft: Draft, errors: FormErrors | None = None, **extra: Any) -> Response:
+    content = draft.work["content"]
+    return draft.render(
         "compose.html",
         errors=errors or FormErrors(),
-        work_id=work_id,
-        work=work,
+        work_id=draft.work_id,
+        work=draft.work,
         content=content,
-        labels=await works.labels(api, work),
+        labels=await works.labels(draft.api, draft.work),
         group_count=composing.group_count(content),
         max_groups=composing.MAX_GROUPS,
-        sender=await sender_label(api, user, content),
-        audience=await audience(api, content),
+        sender=await sender_label(draft.api, draft.user, content),
+        audience=await audience(draft.api, content),
         merge_fields=list(merge.FIELDS),
         timings=composing.TIMINGS,
         **extra,
     )
 
 
-async def sender_label(api: ApiDep, user: UserDep, content: dict[str, Any]) -> str:
+async def sender_label(api: Api, user: Visit, content: dict[str, Any]) -> str:
     if content["sender_mode"] == "on_behalf_user" and content["sender_user_id"]:
         found = await api.composer("GET", f"/v1/users/{content['sender_user_id']}")
         return f"{found['name']} <{found['email']}>"
@@ -84,7 +75,7 @@ async def sender_label(api: ApiDep, user: UserDep, content: dict[str, Any]) -> s
     return f"{user.user.get('name', '')} <{user.user.get('email', '')}>"
 
 
-async def audience(api: ApiDep, content: dict[str, Any]) -> dict[str, Any] | None:
+async def audience(api: Api, content: dict[str, Any]) -> dict[str, Any] | None:
     """The audience as recipients would resolve it now; None when nothing is chosen."""
     spec = content["recipients"]
     if not spec["customer_ids"] and not spec["include_group_ids"]:
@@ -106,33 +97,26 @@ async def audience(api: ApiDep, content: dict[str, Any]) -> dict[str, Any] | Non
 
 
 @router.post("/compose/{work_id}")
-async def submit(
-    work_id: str, request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    work = works.get(user, work_id)
-    composing.take_form(work["content"], {k: v for k, v in form.items() if isinstance(v, str)})
+async def submit(form: FormDep, draft: DraftDep) -> Response:
+    composing.take_form(
+        draft.work["content"], {k: v for k, v in form.items() if isinstance(v, str)}
+    )
     action = text(form, "action")
-    if action == "recipients":
-        return RedirectResponse(f"/compose/{work_id}/recipients", status_code=303)
-    if action == "sender":
-        return RedirectResponse(f"/compose/{work_id}/sender", status_code=303)
-    errors = await works.save(api, work)
+    if action in ("recipients", "sender"):
+        return RedirectResponse(f"/compose/{draft.work_id}/{action}", status_code=303)
+    errors = await works.save(draft.api, draft.work)
     if errors:
-        return await render(request, work_id, user, api, pages, errors)
+        return await render(draft, errors)
     if action in ("send_now", "schedule"):
         mode = "now" if action == "send_now" else "schedule"
-        return RedirectResponse(f"/compose/{work_id}/confirm?mode={mode}", status_code=303)
-    if action == "preview":
-        return await preview(request, work_id, work, text(form, "preview_email"), user, api, pages)
-    if action == "test_send":
-        return await test_send(
-            request, work_id, work, text(form, "preview_email"), user, api, pages
-        )
-    user.flash(_("The draft was saved"))
-    return RedirectResponse(f"/compose/{work_id}", status_code=303)
+        return RedirectResponse(f"/compose/{draft.work_id}/confirm?mode={mode}", status_code=303)
+    if action in ("preview", "test_send"):
+        return await try_out(draft, action, text(form, "preview_email"))
+    draft.user.flash(_("The draft was saved"))
+    return RedirectResponse(f"/compose/{draft.work_id}", status_code=303)
 
 
-async def chosen_customer(api: ApiDep, email: str, errors: FormErrors) -> str | None:
+async def chosen_customer(api: Api, email: str, errors: FormErrors) -> str | None:
     """The customer a preview or a test send renders for, named by address."""
     if not email:
         errors.add("preview_email", N_("Enter the email address of a customer"))
@@ -145,7 +129,7 @@ async def chosen_customer(api: ApiDep, email: str, errors: FormErrors) -> str | 
 
 
 async def for_customer(
-    api: ApiDep, work: dict[str, Any], what: str, email: str
+    api: Api, work: dict[str, Any], what: str, email: str
 ) -> tuple[Any, FormErrors]:
     """Asks the composer to preview or test-send the draft for the chosen customer."""
     errors = FormErrors()
@@ -166,46 +150,27 @@ async def for_customer(
         return None, errors
 
 
-async def preview(
-    request: Request,
-    work_id: str,
-    work: dict[str, Any],
-    email: str,
-    user: UserDep,
-    api: ApiDep,
-    pages: PagesDep,
-) -> Response:
-    shown, errors = await for_customer(api, work, "preview", email)
+async def try_out(draft: Draft, action: str, email: str) -> Response:
+    """A preview, or a test to the signed-in user's own address, rendered for the chosen
+    customer."""
+    what = "preview" if action == "preview" else "test-send"
+    answer, errors = await for_customer(draft.api, draft.work, what, email)
     if errors:
-        return await render(request, work_id, user, api, pages, errors, preview_email=email)
-    work["preview"], work["preview_email"] = shown, email
-    return await render(request, work_id, user, api, pages, preview_email=email, show_preview=True)
-
-
-async def test_send(
-    request: Request,
-    work_id: str,
-    work: dict[str, Any],
-    email: str,
-    user: UserDep,
-    api: ApiDep,
-    pages: PagesDep,
-) -> Response:
-    """A test to the signed-in user's own address, rendered for the chosen customer."""
-    sent, errors = await for_customer(api, work, "test-send", email)
-    if errors:
-        return await render(request, work_id, user, api, pages, errors, preview_email=email)
-    to = sent.get("to") or user.user.get("email", "")
-    user.flash(_("A test mail was sent to {address}").format(address=to))
-    work["preview_email"] = email
-    return RedirectResponse(f"/compose/{work_id}", status_code=303)
+        return await render(draft, errors, preview_email=email)
+    draft.work["preview_email"] = email
+    if action == "preview":
+        draft.work["preview"] = answer
+        return await render(draft, preview_email=email, show_preview=True)
+    to = answer.get("to") or draft.user.user.get("email", "")
+    draft.user.flash(_("A test mail was sent to {address}").format(address=to))
+    return RedirectResponse(f"/compose/{draft.work_id}", status_code=303)
 
 
 @router.get("/compose/{work_id}/preview.html")
-async def preview_html(work_id: str, user: UserDep) -> Response:
+async def preview_html(draft: DraftDep) -> Response:
     """The previewed HTML part, in a frame with its own policy: no script, no form, and
     the mail's own inline styles."""
-    shown = works.get(user, work_id).get("preview") or {}
+    shown = draft.work.get("preview") or {}
     body = shown.get("html") or "<pre>" + _escape(shown.get("text") or "") + "</pre>"
     return HTMLResponse(body, headers={"Content-Security-Policy": PREVIEW_CSP})
 
@@ -215,69 +180,52 @@ def _escape(value: str) -> str:
 
 
 @router.get("/compose/{work_id}/confirm")
-async def confirm_page(
-    work_id: str, request: Request, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    mode = "schedule" if request.query_params.get("mode") == "schedule" else "now"
-    tomorrow = datetime.now(ZoneInfo(user.time_zone)).date() + timedelta(days=1)
-    return await confirm(request, work_id, mode, user, api, pages, tomorrow.isoformat(), "09:00")
+async def confirm_page(draft: DraftDep) -> Response:
+    mode = "schedule" if draft.request.query_params.get("mode") == "schedule" else "now"
+    tomorrow = datetime.now(ZoneInfo(draft.user.time_zone)).date() + timedelta(days=1)
+    return await confirm(draft, mode, tomorrow.isoformat(), "09:00")
 
 
 async def confirm(
-    request: Request,
-    work_id: str,
-    mode: str,
-    user: UserDep,
-    api: ApiDep,
-    pages: PagesDep,
-    date: str,
-    time: str,
-    errors: FormErrors | None = None,
+    draft: Draft, mode: str, date: str, time: str, errors: FormErrors | None = None
 ) -> Response:
-    work = works.get(user, work_id)
-    if not work["campaign_id"]:
-        return RedirectResponse(f"/compose/{work_id}", status_code=303)
-    content = work["content"]
-    return pages.render(
-        request,
+    if not draft.work["campaign_id"]:
+        return RedirectResponse(f"/compose/{draft.work_id}", status_code=303)
+    content = draft.work["content"]
+    return draft.render(
         "confirm.html",
         errors=errors or FormErrors(),
-        work_id=work_id,
+        work_id=draft.work_id,
         mode=mode,
         content=content,
-        labels=await works.labels(api, work),
-        sender=await sender_label(api, user, content),
-        audience=await audience(api, content),
+        labels=await works.labels(draft.api, draft.work),
+        sender=await sender_label(draft.api, draft.user, content),
+        audience=await audience(draft.api, content),
         date=date,
         time=time,
     )
 
 
 @router.post("/compose/{work_id}/confirm")
-async def confirmed(
-    work_id: str, request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    work = works.get(user, work_id)
+async def confirmed(form: FormDep, draft: DraftDep) -> Response:
     mode, date, time = text(form, "mode"), text(form, "date"), text(form, "time")
-    path = f"/v1/campaigns/{work['campaign_id']}"
+    path = f"/v1/campaigns/{draft.work['campaign_id']}"
     try:
         if mode == "schedule":
-            errors = FormErrors()
-            if not date:
-                errors.add("date", N_("Choose a date"))
-            if not time:
-                errors.add("time", N_("Choose a time"))
+            errors = required(
+                ("date", date, N_("Choose a date")), ("time", time, N_("Choose a time"))
+            )
             if errors:
-                return await confirm(request, work_id, mode, user, api, pages, date, time, errors)
-            await api.composer("POST", path + "/schedule", json={"send_at": f"{date}T{time}"})
-            user.flash(_("The mail was scheduled"))
+                return await confirm(draft, mode, date, time, errors)
+            await draft.api.composer("POST", path + "/schedule", json={"send_at": f"{date}T{time}"})
+            draft.user.flash(_("The mail was scheduled"))
         else:
-            await api.composer("POST", path + "/send")
-            user.flash(_("Sending has started"))
+            await draft.api.composer("POST", path + "/send")
+            draft.user.flash(_("Sending has started"))
     except ApiError as exc:
         if exc.status not in (403, 409, 422):
             raise
         errors = FormErrors.of(exc, {"send_at": "date"})
-        return await confirm(request, work_id, mode, user, api, pages, date, time, errors)
-    works.finish(user, work_id)
-    return RedirectResponse(f"/campaigns/{work['campaign_id']}", status_code=303)
+        return await confirm(draft, mode, date, time, errors)
+    works.finish(draft.user, draft.work_id)
+    return RedirectResponse(f"/campaigns/{draft.work['campaign_id']}", status_code=303)

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from console.errors import FormErrors, Problem
 from console.i18n import N_
 from console.i18n import gettext as _
-from console.web.deps import ApiDep, FormDep, PagesDep, SettingsDep, UserDep, text
+from console.web.deps import Api, FormDep, PagesDep, Screen, ScreenDep, SettingsDep, text
 from console.web.forms import attempt, attributes_text, done, parse_attributes
 
 router = APIRouter()
@@ -23,30 +23,37 @@ FIELDS = ("email", "last_name", "first_name", "company")
 
 
 @router.get("/customers")
-async def customers(request: Request, api: ApiDep, pages: PagesDep) -> Response:
-    query = request.query_params.get("q", "").strip()
+async def customers(screen: ScreenDep) -> Response:
+    query = screen.request.query_params.get("q", "").strip()
     params: dict[str, Any] = {"limit": PAGE_SIZE}
     if query:
         params["q"] = query
-    after = request.query_params.get("after")
+    after = screen.request.query_params.get("after")
     if after:
         params["after"] = after
-    page = await api.recipients("GET", "/v1/customers", params=params)
-    return pages.render(
-        request, "customers.html", items=page["items"], next_after=page["next_after"], q=query
+    page = await screen.api.recipients("GET", "/v1/customers", params=params)
+    return screen.render(
+        "customers.html", items=page["items"], next_after=page["next_after"], q=query
     )
 
 
-async def _owners(api: ApiDep) -> list[dict[str, Any]]:
+async def _owners(api: Api) -> list[dict[str, Any]]:
     users: list[dict[str, Any]] = await api.composer("GET", "/v1/users")
     return users
 
 
 @router.get("/customers/new")
-async def new_customer(request: Request, api: ApiDep, pages: PagesDep) -> Response:
-    return pages.render(
-        request, "customer.html", customer={}, attributes="", owners=await _owners(api)
-    )
+async def new_customer(screen: ScreenDep) -> Response:
+    return await _customer(screen, {}, "")
+
+
+async def _customer(
+    screen: Screen, customer: dict[str, Any], attributes: str, errors: FormErrors | None = None
+) -> Response:
+    return screen.render(
+        "customer.html", errors=errors or FormErrors(), customer=customer,
+        attributes=attributes, owners=await _owners(screen.api),
+    )  # fmt: skip
 
 
 def _body(form: FormDep) -> tuple[dict[str, Any], FormErrors]:
@@ -58,48 +65,32 @@ def _body(form: FormDep) -> tuple[dict[str, Any], FormErrors]:
 
 
 @router.post("/customers/new")
-async def create_customer(
-    request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
+async def create_customer(form: FormDep, screen: ScreenDep) -> Response:
     body, errors = _body(form)
     if not errors:
-        created, errors = await attempt(api.recipients("POST", "/v1/customers", json=body))
+        call = screen.api.recipients("POST", "/v1/customers", json=body)
+        created, errors = await attempt(call)
     if errors:
-        return pages.render(
-            request, "customer.html", errors=errors, customer=body,
-            attributes=text(form, "attributes"), owners=await _owners(api),
-        )  # fmt: skip
-    return done(user, _("The customer was added"), f"/customers/{created['id']}")
+        return await _customer(screen, body, text(form, "attributes"), errors)
+    return done(screen.user, _("The customer was added"), f"/customers/{created['id']}")
 
 
 @router.get("/customers/{customer_id}")
-async def customer_page(
-    customer_id: str, request: Request, api: ApiDep, pages: PagesDep
-) -> Response:
-    customer = await api.recipients("GET", f"/v1/customers/{customer_id}")
-    return pages.render(
-        request,
-        "customer.html",
-        customer=customer,
-        attributes=attributes_text(customer["attributes"]),
-        owners=await _owners(api),
-    )
+async def customer_page(customer_id: str, screen: ScreenDep) -> Response:
+    customer = await screen.api.recipients("GET", f"/v1/customers/{customer_id}")
+    return await _customer(screen, customer, attributes_text(customer["attributes"]))
 
 
 @router.post("/customers/{customer_id}")
-async def update_customer(
-    customer_id: str, request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
+async def update_customer(customer_id: str, form: FormDep, screen: ScreenDep) -> Response:
     body, errors = _body(form)
     if not errors:
         path = f"/v1/customers/{customer_id}"
-        _done, errors = await attempt(api.recipients("PATCH", path, json=body))
+        _done, errors = await attempt(screen.api.recipients("PATCH", path, json=body))
     if errors:
-        return pages.render(
-            request, "customer.html", errors=errors, customer={"id": customer_id, **body},
-            attributes=text(form, "attributes"), owners=await _owners(api),
-        )  # fmt: skip
-    return done(user, _("The customer was saved"), f"/customers/{customer_id}")
+        customer = {"id": customer_id, **body}
+        return await _customer(screen, customer, text(form, "attributes"), errors)
+    return done(screen.user, _("The customer was saved"), f"/customers/{customer_id}")
 
 
 @router.get("/customers-import")
@@ -113,14 +104,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 
 @router.post("/customers-import")
-async def import_customers(
-    request: Request,
-    form: FormDep,
-    user: UserDep,
-    api: ApiDep,
-    pages: PagesDep,
-    settings: SettingsDep,
-) -> Response:
+async def import_customers(form: FormDep, screen: ScreenDep, settings: SettingsDep) -> Response:
     upload = form.get("file")
     encoding = text(form, "encoding")
     encoding = encoding if encoding in ENCODINGS else "utf-8"
@@ -130,10 +114,10 @@ async def import_customers(
     elif upload.size is not None and upload.size > settings.max_upload_bytes:
         errors.add("file", N_("The file is too large"))
     if errors or not isinstance(upload, UploadFile):
-        return pages.render(request, "import.html", errors=errors, encodings=ENCODINGS, report=None)
+        return screen.render("import.html", errors=errors, encodings=ENCODINGS, report=None)
     on_existing = "update" if form.get("update_existing") == "on" else "reject"
     report, errors = await attempt(
-        api.recipients(
+        screen.api.recipients(
             "POST",
             "/v1/customers/import",
             params={"on_existing": on_existing},
@@ -148,15 +132,15 @@ async def import_customers(
             Problem("file", p.reason if p.field in (None, "file") else f"{p.field}: {p.reason}")
             for p in errors.problems
         ]
-        return pages.render(request, "import.html", errors=errors, encodings=ENCODINGS, report=None)
-    user.data["import_report"] = report
-    user.dirty = True
+        return screen.render("import.html", errors=errors, encodings=ENCODINGS, report=None)
+    screen.user.data["import_report"] = report
+    screen.user.dirty = True
     return RedirectResponse("/customers-import/report", status_code=303)
 
 
 @router.get("/customers-import/report")
-async def import_report(request: Request, user: UserDep, pages: PagesDep) -> Response:
-    report = user.data.get("import_report")
+async def import_report(screen: ScreenDep) -> Response:
+    report = screen.user.data.get("import_report")
     if report is None:
         return RedirectResponse("/customers-import", status_code=303)
-    return pages.render(request, "import.html", encodings=ENCODINGS, report=report)
+    return screen.render("import.html", encodings=ENCODINGS, report=report)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from console.ports import Backend, Limiter, Service, Sessions
+from console.ports import ApiCall, Backend, Limiter, Service, Sessions
 from console.rendering import Pages
 from console.settings import Settings
 from console.web.visit import Visit, checked_form, signed_in, visit_of
@@ -43,7 +45,7 @@ class Api:
         self.user = user
 
     async def __call__(self, service: Service, method: str, path: str, **kwargs: Any) -> Any:
-        return await self.backend.call(service, method, path, key=self.user.key, **kwargs)
+        return await self.backend.call(service, ApiCall(method, path, self.user.key, **kwargs))
 
     async def composer(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self("composer", method, path, **kwargs)
@@ -59,9 +61,33 @@ def api(backend: BackendDep, user: UserDep) -> Api:
 ApiDep = Annotated[Api, Depends(api)]
 
 
+@dataclass(frozen=True)
+class Screen:
+    """A signed-in user's page: the request, the user, their APIs and the templates."""
+
+    request: Request
+    user: Visit
+    api: Api
+    pages: Pages
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return self.pages.render(self.request, template, status, **context)
+
+
+def screen(request: Request, user: UserDep, api: ApiDep, pages: PagesDep) -> Screen:
+    return Screen(request, user, api, pages)
+
+
+ScreenDep = Annotated[Screen, Depends(screen)]
+
+
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def texts(form: FormData, *names: str) -> dict[str, str]:
+    return {name: text(form, name) for name in names}
 
 
 def local_path(target: str | None, default: str = "/campaigns") -> str:

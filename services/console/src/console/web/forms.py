@@ -25,6 +25,15 @@ async def attempt(
         return None, FormErrors.of(exc, fields)
 
 
+def required(*fields: tuple[str, str, str]) -> FormErrors:
+    """The message of each field left empty, given as (field, value, message)."""
+    errors = FormErrors()
+    for name, value, message in fields:
+        if not value:
+            errors.add(name, message)
+    return errors
+
+
 def done(user: Visit, message: str, to: str) -> Response:
     """After a change: say what happened on the next page (post, redirect, get)."""
     user.flash(message)

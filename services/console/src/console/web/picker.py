@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from console import composing
 from console.errors import ApiError, FormErrors
 from console.i18n import gettext as _
 from console.web import works
-from console.web.deps import ApiDep, FormDep, PagesDep, UserDep, text
+from console.web.deps import Api, FormDep, text
+from console.web.works import Draft, DraftDep
 
 router = APIRouter()
 
 
-async def all_groups(api: ApiDep) -> list[dict[str, Any]]:
+async def all_groups(api: Api) -> list[dict[str, Any]]:
     """Every group of the tenant (groups are few; customers are many and are searched)."""
     found: list[dict[str, Any]] = []
     after: str | None = None
@@ -31,7 +32,7 @@ async def all_groups(api: ApiDep) -> list[dict[str, Any]]:
     return found
 
 
-async def find_customers(api: ApiDep, query: str) -> list[dict[str, Any]]:
+async def find_customers(api: Api, query: str) -> list[dict[str, Any]]:
     if not query:
         return []
     try:
@@ -45,40 +46,32 @@ async def find_customers(api: ApiDep, query: str) -> list[dict[str, Any]]:
 
 
 @router.get("/compose/{work_id}/recipients")
-async def recipients_page(
-    work_id: str,
-    request: Request,
-    user: UserDep,
-    api: ApiDep,
-    pages: PagesDep,
-    errors: FormErrors | None = None,
-) -> Response:
-    work = works.get(user, work_id)
-    query = request.query_params.get("q", "").strip()
-    groups = await all_groups(api)
+async def recipients_page(draft: DraftDep) -> Response:
+    return await _recipients(draft)
+
+
+async def _recipients(draft: Draft, errors: FormErrors | None = None) -> Response:
+    query = draft.request.query_params.get("q", "").strip()
+    groups = await all_groups(draft.api)
     shown = [g for g in groups if query.lower() in g["name"].lower()] if query else groups
-    return pages.render(
-        request,
+    return draft.render(
         "recipients.html",
         errors=errors or FormErrors(),
-        work_id=work_id,
-        spec=work["content"]["recipients"],
-        labels=await works.labels(api, work),
+        work_id=draft.work_id,
+        spec=draft.work["content"]["recipients"],
+        labels=await works.labels(draft.api, draft.work),
         groups=shown,
-        customers=await find_customers(api, query),
+        customers=await find_customers(draft.api, query),
         q=query,
-        group_count=composing.group_count(work["content"]),
+        group_count=composing.group_count(draft.work["content"]),
         max_groups=composing.MAX_GROUPS,
     )
 
 
 @router.post("/compose/{work_id}/recipients")
-async def choose(
-    work_id: str, request: Request, form: FormDep, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    work = works.get(user, work_id)
+async def choose(form: FormDep, draft: DraftDep) -> Response:
     try:
-        composing.choose(work, text(form, "op"), text(form, "id"), text(form, "label"))
+        composing.choose(draft.work, text(form, "op"), text(form, "id"), text(form, "label"))
     except composing.LimitReached:
         errors = FormErrors()
         errors.add(
@@ -87,43 +80,37 @@ async def choose(
                 n=composing.MAX_GROUPS
             ),
         )
-        return await recipients_page(work_id, request, user, api, pages, errors)
+        return await _recipients(draft, errors)
     except ValueError:
-        return RedirectResponse(f"/compose/{work_id}/recipients", status_code=303)
+        return RedirectResponse(f"/compose/{draft.work_id}/recipients", status_code=303)
     query = text(form, "q")
     suffix = f"?q={query}" if query else ""
-    return RedirectResponse(f"/compose/{work_id}/recipients{suffix}", status_code=303)
+    return RedirectResponse(f"/compose/{draft.work_id}/recipients{suffix}", status_code=303)
 
 
 @router.get("/compose/{work_id}/sender")
-async def sender_page(
-    work_id: str, request: Request, user: UserDep, api: ApiDep, pages: PagesDep
-) -> Response:
-    work = works.get(user, work_id)
-    if not user.at_least("manager"):
-        return pages.render(
-            request,
+async def sender_page(draft: DraftDep) -> Response:
+    if not draft.user.at_least("manager"):
+        return draft.render(
             "error.html",
             403,
             title=_("Only a manager or an admin can change the sender"),
             code=403,
         )
-    return pages.render(
-        request,
+    return draft.render(
         "sender.html",
-        work_id=work_id,
-        content=work["content"],
-        choice=composing.sender_choice(work["content"]),
-        users=await api.composer("GET", "/v1/users"),
-        senders=await api.composer("GET", "/v1/senders"),
+        work_id=draft.work_id,
+        content=draft.work["content"],
+        choice=composing.sender_choice(draft.work["content"]),
+        users=await draft.api.composer("GET", "/v1/users"),
+        senders=await draft.api.composer("GET", "/v1/senders"),
     )
 
 
 @router.post("/compose/{work_id}/sender")
-async def choose_sender(work_id: str, form: FormDep, user: UserDep) -> Response:
-    work = works.get(user, work_id)
-    if user.at_least("manager"):
+async def choose_sender(form: FormDep, draft: DraftDep) -> Response:
+    if draft.user.at_least("manager"):
         composing.take_sender(
-            work["content"], text(form, "sender"), form.get("send_as_owner") == "on"
+            draft.work["content"], text(form, "sender"), form.get("send_as_owner") == "on"
         )
-    return RedirectResponse(f"/compose/{work_id}", status_code=303)
+    return RedirectResponse(f"/compose/{draft.work_id}", status_code=303)

@@ -4,13 +4,14 @@ compose at once), and saved to the composer as drafts."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import HTTPException
+from fastapi import Depends, HTTPException
 
 from console import composing
 from console.errors import ApiError, FormErrors
-from console.web.deps import Api
+from console.web.deps import Api, Screen, ScreenDep
 from console.web.visit import Visit
 
 MAX_WORKS = 20  # a session holds this many compositions at most; the oldest goes first
@@ -33,6 +34,22 @@ def get(visit: Visit, work_id: str) -> dict[str, Any]:
     visit.dirty = True  # the caller changes it in place
     work_dict: dict[str, Any] = work
     return work_dict
+
+
+@dataclass(frozen=True)
+class Draft(Screen):
+    """A screen of one composition: its id in the session and the work itself."""
+
+    work_id: str
+    work: dict[str, Any]
+
+
+def draft(work_id: str, screen: ScreenDep) -> Draft:
+    work = get(screen.user, work_id)
+    return Draft(screen.request, screen.user, screen.api, screen.pages, work_id, work)
+
+
+DraftDep = Annotated[Draft, Depends(draft)]
 
 
 def finish(visit: Visit, work_id: str) -> None:
