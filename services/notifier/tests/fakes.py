@@ -36,9 +36,9 @@ from notifier.ports import Lease, PermanentMailError, UnscheduledHit
 from servicekit.auth import Principal, Role
 
 
+@dataclass
 class FakeClock:
-    def __init__(self, now: datetime | None = None) -> None:
-        self.current = now or datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
+    current: datetime = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.current

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid as _uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from contracts import (
@@ -20,6 +20,8 @@ from contracts import (
     Timing,
     TrackingSettings,
 )
+
+HitEvent = TypeVar("HitEvent", Opened, Clicked)
 
 
 @dataclass
@@ -78,16 +80,8 @@ class Scenario:
     def opened(
         self, message_id: UUID, at: datetime, user: str = "sender", machine: bool = False
     ) -> Opened:
-        return Opened(
-            tenant_id=self.tenant_id,
-            occurred_at=at,
-            campaign_id=self.campaign_id,
-            message_id=message_id,
-            customer_id=_uuid.uuid5(message_id, "customer"),
-            notify_user_id=self.user(user).user_id,
-            machine=machine,
-            machine_reason="image proxy" if machine else None,
-        )
+        reason = "image proxy" if machine else None
+        return self._hit(Opened, message_id, at, user, machine, machine_reason=reason)
 
     def clicked(
         self,
@@ -97,13 +91,24 @@ class Scenario:
         url: str = "https://shop.example/sale",
         machine: bool = False,
     ) -> Clicked:
-        return Clicked(
+        return self._hit(Clicked, message_id, at, user, machine, url=url)
+
+    def _hit(
+        self,
+        event: type[HitEvent],
+        message_id: UUID,
+        at: datetime,
+        user: str,
+        machine: bool,
+        **extra: Any,
+    ) -> HitEvent:
+        return event(
             tenant_id=self.tenant_id,
             occurred_at=at,
             campaign_id=self.campaign_id,
             message_id=message_id,
             customer_id=_uuid.uuid5(message_id, "customer"),
             notify_user_id=self.user(user).user_id,
-            url=url,
             machine=machine,
+            **extra,
         )

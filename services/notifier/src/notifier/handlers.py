@@ -12,6 +12,7 @@ from functools import partial
 from uuid import UUID
 
 from contracts import CampaignScheduled, DigestSent, MessageSent, Timing
+from notifier.byname import from_attributes
 from notifier.domain import (
     CampaignInfo,
     DigestContent,
@@ -74,18 +75,7 @@ def _first_of_each(hits: Sequence[Hit]) -> list[Hit]:
 
 async def record_campaign(event: CampaignScheduled, *, store: HitStore) -> None:
     """Keep what digests need of a released campaign: timings, zone, subject, staff."""
-    tracking = event.tracking
-    campaign = CampaignInfo(
-        campaign_id=event.campaign_id,
-        tenant_id=event.tenant_id,
-        name=event.name,
-        subject=event.subject,
-        first_open_timing=tracking.first_open_timing,
-        reopen_timing=tracking.reopen_timing,
-        click_timing=tracking.click_timing,
-        time_zone=event.time_zone,
-        released_at=event.occurred_at,
-    )
+    campaign = from_attributes(CampaignInfo, event, event.tracking, released_at=event.occurred_at)
     people = {m.user_id: m for m in [event.operator, *event.staff]}
     staff = [
         StaffEntry(event.tenant_id, m.user_id, m.name, m.email, event.occurred_at)

@@ -11,11 +11,10 @@ from fastapi import FastAPI
 
 from notifier import bootstrap, routes
 from notifier.api import digests
-from notifier.api.limits import BodyLimit
 from notifier.bootstrap import Ports, cycle_of
 from notifier.settings import Settings
 from servicekit.api_errors import install_common_handlers
-from servicekit.http import service_app
+from servicekit.http import BodyLimit, service_app
 from servicekit.loops import running
 
 Build = Callable[[Settings], AbstractAsyncContextManager[Ports]]

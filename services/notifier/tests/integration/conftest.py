@@ -56,14 +56,16 @@ def sink(stack: Any) -> Sink:
     return Sink(stack.sink_api)
 
 
+#: Settings named as the stack names its endpoints.
+STACK_ENDPOINTS = ("database_url", "redis_url", "smtp_host", "smtp_port")
+
+
 @pytest.fixture
 def settings(stack: Any, pg_schema: str, kafka_namespace: str) -> Settings:
+    endpoints = {name: getattr(stack, name) for name in STACK_ENDPOINTS}
     return Settings(
         kafka_bootstrap_servers=stack.kafka,
-        database_url=stack.database_url,
-        redis_url=stack.redis_url,
-        smtp_host=stack.smtp_host,
-        smtp_port=stack.smtp_port,
+        **endpoints,
         kafka_namespace=kafka_namespace,
         database_schema=pg_schema,
         redis_key_prefix=f"test-notifier:{uuid.uuid4().hex}:",

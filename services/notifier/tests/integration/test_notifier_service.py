@@ -17,13 +17,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from notifier_tests_fakes import FakeClock, FakeKeys
 from notifier_tests_support import Scenario
 
-from contracts import DigestSent, Event, Timing, decode, topics
+from contracts import DigestSent, Event, Timing, topics
 from notifier import bootstrap
 from notifier.bootstrap import Ports
 from notifier.main import create_app
 from notifier.settings import Settings
 from testkit.asgi import started
-from testkit.kafka import publish
+from testkit.kafka import publish, read_events
 
 from .conftest import Sink
 
@@ -73,23 +73,19 @@ async def wait_for_stats(
         await asyncio.sleep(0.2)
 
 
-async def read_topic(settings: Settings, topic: str, count: int) -> list[bytes]:
+async def first_record(settings: Settings, topic: str) -> bytes:
+    """The value of the first record on `topic`, waited for up to 30 s."""
     consumer = AIOKafkaConsumer(
         settings.kafka_namespace + topic,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         auto_offset_reset="earliest",
-        enable_auto_commit=False,
     )
     await consumer.start()
-    values: list[bytes] = []
     try:
-        deadline = time.monotonic() + 30
-        while len(values) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            values += [r.value for records in batch.values() for r in records]
+        record = await asyncio.wait_for(consumer.getone(), timeout=30)
     finally:
         await consumer.stop()
-    return values
+    return bytes(record.value)
 
 
 async def test_events_in_digest_out(
@@ -151,8 +147,13 @@ async def test_events_in_digest_out(
     stats = await client.get("/v1/digests/stats", headers=KEYS.issue(scenario.tenant_id))
     assert stats.json()["digests_sent"] == 2
 
-    sent = [decode(v, DigestSent) for v in await read_topic(settings, topics.DIGEST_SENT, 2)]
+    sent = await read_events(
+        settings.kafka_bootstrap_servers,
+        settings.kafka_namespace + topics.DIGEST_SENT,
+        until=lambda events: len(events) >= 2,
+    )
+    assert all(isinstance(e, DigestSent) for e in sent)
     assert sorted((e.first_opens, e.clicks) for e in sent) == [(1, 0), (1, 1)]
     assert {e.period_end for e in sent} == {MIDNIGHT}
-    parked = await read_topic(settings, topics.dead_letter(topics.OPENED), 1)
-    assert parked == [b"{not an event"]
+    parked = await first_record(settings, topics.dead_letter(topics.OPENED))
+    assert parked == b"{not an event"

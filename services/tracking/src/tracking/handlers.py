@@ -41,17 +41,7 @@ def open_hit(token: str, user_agent: str, *, tokens: TokenCodec, now: float) -> 
     except InvalidToken:
         return None
     reason = open_machine_reason(user_agent)
-    return Opened(
-        tenant_id=claims.tenant_id,
-        campaign_id=claims.campaign_id,
-        message_id=claims.message_id,
-        customer_id=claims.customer_id,
-        notify_user_id=claims.notify_user_id,
-        user_agent=user_agent[:_MAX_USER_AGENT],
-        machine=reason is not None,
-        machine_reason=reason,
-        occurred_at=datetime.fromtimestamp(now, UTC),
-    )
+    return Opened.model_validate(_hit_fields(claims, user_agent, now, reason))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +63,26 @@ def click_hit(
     if location is None:
         return None
     reason = click_machine_reason(user_agent, sent_at=claims.issued_at, now=now, rules=rules)
-    event = Clicked(
-        tenant_id=claims.tenant_id,
-        campaign_id=claims.campaign_id,
-        message_id=claims.message_id,
-        customer_id=claims.customer_id,
-        notify_user_id=claims.notify_user_id,
-        user_agent=user_agent[:_MAX_USER_AGENT],
-        machine=reason is not None,
-        machine_reason=reason,
-        url=claims.url,
-        occurred_at=datetime.fromtimestamp(now, UTC),
-    )
+    fields = _hit_fields(claims, user_agent, now, reason)
+    event = Clicked.model_validate({**fields, "url": claims.url})
     return Click(event, location)
+
+
+def _hit_fields(
+    claims: Claims, user_agent: str, now: float, machine_reason: str | None
+) -> dict[str, object]:
+    """What an open or a click event takes from its verified token and its request."""
+    return {
+        "tenant_id": claims.tenant_id,
+        "campaign_id": claims.campaign_id,
+        "message_id": claims.message_id,
+        "customer_id": claims.customer_id,
+        "notify_user_id": claims.notify_user_id,
+        "user_agent": user_agent[:_MAX_USER_AGENT],
+        "machine": machine_reason is not None,
+        "machine_reason": machine_reason,
+        "occurred_at": datetime.fromtimestamp(now, UTC),
+    }
 
 
 def unsubscribe_claims(token: str, *, tokens: TokenCodec) -> Claims | None:
@@ -190,16 +187,7 @@ def _report_received(
         tenant_id=claims.tenant_id,
         message_id=claims.message_id,
         kind="dsn",
-        recipients=[
-            ReportedRecipient(
-                email=r.email,
-                action=r.action,
-                status=r.status,
-                smtp_code=r.smtp_code,
-                diagnostic=r.diagnostic,
-            )
-            for r in problems
-        ],
+        recipients=[ReportedRecipient.model_validate(r, from_attributes=True) for r in problems],
     )
 
 

@@ -42,6 +42,11 @@ class Intake:
             async with smtp_session("127.0.0.1", port) as talk:
                 yield talk
 
+    async def mail_to_return_path(self, raw: bytes) -> tuple[str, str]:
+        """`SmtpSession.mail` to a return path, in a session of its own."""
+        async with self.session() as smtp:
+            return await smtp.mail(return_path(), raw)
+
 
 def return_path() -> str:
     tenant, _, message, _, _ = ids()
@@ -69,11 +74,10 @@ async def test_a_recipient_without_a_bounce_token_is_refused_at_rcpt(rcpt: str) 
 
 async def test_a_report_to_a_return_path_is_taken() -> None:
     intake = Intake()
-    async with intake.session() as smtp:
-        assert await smtp.mail(return_path(), dsn("gone@example.org")) == (
-            "250 2.1.5 OK",
-            "250 2.0.0 OK: received",
-        )
+    assert await intake.mail_to_return_path(dsn("gone@example.org")) == (
+        "250 2.1.5 OK",
+        "250 2.0.0 OK: received",
+    )
     assert [[r.email for r in e.recipients] for e in intake.publisher.events] == [
         ["gone@example.org"]
     ]
@@ -111,9 +115,8 @@ async def test_a_300_kb_line_is_refused_permanently() -> None:
 async def test_structures_no_report_has_are_refused_permanently(raw: bytes, reason: str) -> None:
     intake = Intake(bounce_max_bytes=2 * 1024 * 1024)  # the default: 1,500 levels fit
     before = refused(reason)
-    async with intake.session() as smtp:
-        _, reply = await smtp.mail(return_path(), raw)
-        assert reply.startswith("554 5.6.0 "), reply
+    _, reply = await intake.mail_to_return_path(raw)
+    assert reply.startswith("554 5.6.0 "), reply
     assert intake.store.kept == [] and refused(reason) == before + 1
 
 

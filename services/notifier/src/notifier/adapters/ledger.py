@@ -11,6 +11,7 @@ import asyncpg
 
 from contracts import DigestSent, Timing
 from notifier.adapters.postgres import Q, unscheduled_from_row
+from notifier.byname import from_row
 from notifier.domain import CampaignSection, DigestContent, DigestLine, HitKind, digest_stats
 from notifier.periods import DEFAULT_TIME_ZONE
 from notifier.ports import Lease, UnscheduledHit
@@ -35,7 +36,7 @@ class PostgresLedger:
 
     async def lease(self, owner: str, limit: int, lease_s: float) -> list[Lease]:
         rows = await self._pool.fetch(Q["lease"], owner, limit, float(lease_s))
-        return [Lease(r["id"], r["previous_state"], r["attempts"]) for r in rows]
+        return [from_row(Lease, r) for r in rows]
 
     async def content(self, digest_id: int, max_lines: int) -> DigestContent | None:
         async with self._pool.acquire() as conn:
@@ -53,19 +54,10 @@ class PostgresLedger:
                 sections[r["campaign_id"]] = section
             kind = HitKind(r["kind"])
             section.counts[kind] = r["total"]
-            section.lines.setdefault(kind, []).append(
-                DigestLine(
-                    kind, r["occurred_at"], r["customer_id"], r["email"], r["name"], r["url"]
-                )
-            )
-        return DigestContent(
-            digest_id=head["id"],
-            tenant_id=head["tenant_id"],
-            user_id=head["user_id"],
-            recipient_name=head["name"],
-            recipient_email=head["email"],
-            boundary=head["boundary"],
-            period_start=head["period_start"],
+            section.lines.setdefault(kind, []).append(from_row(DigestLine, r, kind=kind))
+        return from_row(
+            DigestContent,
+            head,
             time_zone=time_zone,
             timings=frozenset(Timing(t) for t in head["timings"] or () if t),
             sections=tuple(sections.values()),

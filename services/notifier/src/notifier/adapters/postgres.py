@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts import Timing
+from notifier.byname import from_row
 from notifier.domain import (
     CampaignInfo,
     Hit,
@@ -29,27 +30,11 @@ Q = load_queries(Path(__file__).with_name("queries.sql"))
 
 
 def campaign_from_row(row: asyncpg.Record) -> CampaignInfo:
-    return CampaignInfo(
-        campaign_id=row["campaign_id"],
-        tenant_id=row["tenant_id"],
-        name=row["name"],
-        subject=row["subject"],
-        first_open_timing=Timing(row["first_open_timing"]),
-        reopen_timing=Timing(row["reopen_timing"]),
-        click_timing=Timing(row["click_timing"]),
-        time_zone=row["time_zone"],
-        released_at=row["released_at"],
-    )
+    return from_row(CampaignInfo, row)
 
 
 def unscheduled_from_row(row: asyncpg.Record) -> UnscheduledHit:
-    return UnscheduledHit(
-        event_id=row["event_id"],
-        kind=HitKind(row["kind"]),
-        occurred_at=row["occurred_at"],
-        campaign=campaign_from_row(row),
-        period_end=row["period_end"],
-    )
+    return from_row(UnscheduledHit, row, campaign=campaign_from_row(row))
 
 
 class PostgresHits:

@@ -139,11 +139,12 @@ SET state = 'building', lease_owner = $1, lease_until = now() + make_interval(se
     attempts = d.attempts + 1
 FROM taken
 WHERE d.id = taken.id
-RETURNING d.id, taken.state AS previous_state, d.attempts
+RETURNING d.id AS digest_id, taken.state AS previous_state, d.attempts
 
 -- name: digest_head
 -- The digest and its recipient.
-SELECT d.id, d.tenant_id, d.user_id, d.boundary, d.period_start, s.name, s.email,
+SELECT d.id AS digest_id, d.tenant_id, d.user_id, d.boundary, d.period_start,
+       s.name AS recipient_name, s.email AS recipient_email,
        (SELECT array_agg(DISTINCT timing) FROM hits WHERE digest_id = d.id) AS timings
 FROM digests d
 JOIN staff s ON s.tenant_id = d.tenant_id AND s.user_id = d.user_id

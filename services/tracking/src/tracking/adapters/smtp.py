@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -55,11 +56,13 @@ _AIOSMTPD = {
 }
 
 
+@dataclass(frozen=True, slots=True)
 class BounceHandler:
-    def __init__(self, intake: Intake, is_return_path: IsReturnPath, replies: dict[str, str]):
-        self._intake = intake
-        self._is_return_path = is_return_path
-        self._replies = replies
+    """aiosmtpd's handler: `replies` are the permanent refusals, by reason."""
+
+    intake: Intake
+    is_return_path: IsReturnPath
+    replies: dict[str, str]
 
     async def handle_RCPT(
         self,
@@ -69,7 +72,7 @@ class BounceHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        if not self._is_return_path(address):
+        if not self.is_return_path(address):
             return self.refuse("no_token")
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -80,7 +83,7 @@ class BounceHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         try:
-            await self._intake(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+            await self.intake(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
         except TooComplex as exc:
             return self.refuse(exc.reason)
         except Exception:
@@ -95,7 +98,7 @@ class BounceHandler:
 
     def refuse(self, reason: str) -> str:
         BOUNCE_REFUSED.labels(reason).inc()
-        return self._replies[reason]
+        return self.replies[reason]
 
 
 class ReturnPathSMTP(SMTP):
