@@ -21,7 +21,6 @@ from recipients.api.models import (
     LiftPage,
     SuppressionOut,
     SuppressionPage,
-    next_after,
 )
 from recipients.customers import Reason
 from recipients.ports import Suppressions
@@ -51,10 +50,7 @@ async def list_suppressions(
     page = await suppressions.page(
         principal.tenant_id, after=after, limit=limit, reason=reason, address=address
     )
-    return SuppressionPage(
-        items=[SuppressionOut.of(e) for e in page],
-        next_after=next_after(page, limit),
-    )
+    return SuppressionPage.of(page, limit)
 
 
 @router.get(
@@ -90,7 +86,7 @@ async def _export(
         yield ",".join(EXPORT_COLUMNS) + "\r\n"
     after = None
     while page := await suppressions.page(tenant_id, after=after, limit=EXPORT_PAGE, reason=reason):
-        rows = [SuppressionOut.of(e).model_dump(mode="json") for e in page]
+        rows = [SuppressionOut.model_validate(e).model_dump(mode="json") for e in page]
         if fmt == "csv":
             out = io.StringIO()
             csv.writer(out).writerows([row[c] or "" for c in EXPORT_COLUMNS] for row in rows)
@@ -132,7 +128,4 @@ async def list_lifts(
     principal: Reader, suppressions: SuppressionsDep, after: After = None, limit: Limit = 100
 ) -> LiftPage:
     page = await suppressions.lifts(principal.tenant_id, after=after, limit=limit)
-    return LiftPage(
-        items=[LiftOut.of(lift) for lift in page],
-        next_after=next_after(page, limit),
-    )
+    return LiftPage.of([LiftOut.of(lift) for lift in page], limit)
