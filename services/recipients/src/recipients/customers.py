@@ -41,16 +41,6 @@ class Customer:
     created_at: datetime
     updated_at: datetime
 
-    @property
-    def unsubscribed(self) -> bool:
-        """Unsubscribed (配信停止): left out of bulk mail."""
-        return self.unsubscribed_at is not None
-
-    @property
-    def bounced(self) -> bool:
-        """Bounced (バウンス登録): left out of bulk mail."""
-        return self.bounced_at is not None
-
     def as_input(self) -> CustomerInput:
         return CustomerInput(
             email=self.email,

@@ -130,19 +130,11 @@ async def register_bounce(event: Bounced, *, suppressions: Suppressions) -> bool
     """A hard bounce keeps the address out of bulk mail; soft bounces change nothing."""
     if event.kind is not BounceKind.HARD:
         return False
-    return await suppressions.bounce(
-        event.tenant_id,
-        event.email,
-        event.occurred_at,
-        customer_id=event.customer_id,
-        source=event.source,
-    )
+    return await suppressions.bounce(event)
 
 
 async def register_complaint(event: Complained, *, suppressions: Suppressions) -> bool:
-    return await suppressions.complain(
-        event.tenant_id, event.email, event.occurred_at, customer_id=event.customer_id
-    )
+    return await suppressions.complain(event)
 
 
 async def register_unsubscribe(event: Unsubscribed, *, suppressions: Suppressions) -> bool:

@@ -9,10 +9,11 @@ from uuid import UUID
 
 import asyncpg
 
+from recipients.adapters.rows import by_field_name
 from recipients.customers import ImportReport, Reject
 from recipients.domain import EMAIL_PATTERN, import_id_prefix
 from recipients.imports import CustomerRow, MemberRow
-from recipients.ports import UnknownUsers
+from recipients.ports import ImportRules, UnknownUsers
 from servicekit.db import load_queries
 from servicekit.errors import Invalid, NotFound
 
@@ -55,12 +56,7 @@ class PostgresImporter:
         self._max_owners = max_owners
 
     async def import_customers(
-        self,
-        tenant_id: UUID,
-        rows: AsyncIterable[Sequence[CustomerRow]],
-        *,
-        update_existing: bool,
-        unknown_owners: UnknownUsers,
+        self, tenant_id: UUID, rows: AsyncIterable[Sequence[CustomerRow]], rules: ImportRules
     ) -> ImportReport:
         staged = _Counted(rows)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -72,10 +68,10 @@ class PostgresImporter:
             )
             await conn.execute("ANALYZE import_customers")
             await conn.execute(Q["reject_invalid_customer_rows"], EMAIL_PATTERN)
-            await self._reject_unknown_owners(conn, unknown_owners)
+            await self._reject_unknown_owners(conn, rules.unknown_owners)
             await conn.execute(Q["reject_repeated_addresses"])
             updated = 0
-            if update_existing:
+            if rules.update_existing:
                 updated = _affected(await conn.execute(Q["update_existing_customers"], tenant_id))
             else:
                 await conn.execute(Q["reject_existing_addresses"], tenant_id)
@@ -133,7 +129,7 @@ class PostgresImporter:
             inserted=inserted,
             updated=updated,
             rejected_by_reason={r["reason"]: r["n"] for r in counts},
-            rejects=tuple(Reject(r["line"], r["value"], r["reason"]) for r in listed),
+            rejects=tuple(by_field_name(Reject, r) for r in listed),
         )
 
 

@@ -27,6 +27,7 @@ from recipients.api.models import (
 from recipients.customers import CustomerInput, checked, patched
 from recipients.imports import customer_rows
 from recipients.media import parse_content_type
+from recipients.ports import ImportRules
 from servicekit.errors import FieldError, Invalid
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -176,12 +177,8 @@ async def import_customers(
 ) -> ImportReportOut:
     fmt, charset = parse_content_type(request.headers.get("content-type", ""))
     rows = customer_rows(request.stream(), fmt, charset, limits)
-    report = await importer.import_customers(
-        principal.tenant_id,
-        rows,
-        update_existing=on_existing == "update",
-        unknown_owners=owners.unknown,
-    )
+    rules = ImportRules(update_existing=on_existing == "update", unknown_owners=owners.unknown)
+    report = await importer.import_customers(principal.tenant_id, rows, rules)
     return ImportReportOut.of(fmt.value, report)
 
 

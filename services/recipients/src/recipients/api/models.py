@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Protocol, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from recipients.customers import ImportReport, Lift, Reason
+from recipients.customers import Customer, ImportReport, Lift, Reason
 
 
 class _Identified(Protocol):
@@ -76,6 +77,18 @@ class CustomerOut(_Out):
     bounced_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_customer(cls, data: object) -> object:
+        """A customer's two flags follow from its dates."""
+        if not isinstance(data, Customer):
+            return data
+        flags = {
+            "unsubscribed": data.unsubscribed_at is not None,
+            "bounced": data.bounced_at is not None,
+        }
+        return {**asdict(data), **flags}
 
 
 class CustomerPage(_Page):
