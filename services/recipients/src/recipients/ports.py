@@ -87,6 +87,14 @@ class Publisher(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SuppressionFilter:
+    """Which opt-outs a listing holds: those of one reason, of one address, or every one."""
+
+    reason: Reason | None = None
+    address: str | None = None
+
+
 class Suppressions(Protocol):
     """Opt-outs: per tenant and address (they outlive the customer rows), and on the customer
     row for the state it shows. Registrations keep the first time, so a redelivered event
@@ -107,13 +115,7 @@ class Suppressions(Protocol):
         ...
 
     async def page(
-        self,
-        tenant_id: UUID,
-        *,
-        after: UUID | None,
-        limit: int,
-        reason: Reason | None = None,
-        address: str | None = None,
+        self, tenant_id: UUID, *, after: UUID | None, limit: int, only: SuppressionFilter
     ) -> list[Suppression]: ...
 
     async def lift(

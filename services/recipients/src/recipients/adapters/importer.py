@@ -9,11 +9,11 @@ from uuid import UUID
 
 import asyncpg
 
-from recipients.adapters.rows import by_field_name
 from recipients.customers import ImportReport, Reject
 from recipients.domain import EMAIL_PATTERN, import_id_prefix
 from recipients.imports import CustomerRow, MemberRow
 from recipients.ports import ImportRules, UnknownUsers
+from recipients.records import by_field_name
 from servicekit.db import load_queries
 from servicekit.errors import Invalid, NotFound
 

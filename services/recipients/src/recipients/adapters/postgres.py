@@ -14,9 +14,9 @@ import asyncpg
 
 from contracts import Unsubscribed
 from recipients.adapters import suppressions
-from recipients.adapters.rows import by_field_name
 from recipients.customers import Customer, CustomerInput, Group, Reason
 from recipients.domain import AudiencePlan, Checkpoint, new_id, no_exclusions
+from recipients.records import by_field_name
 from servicekit import outbox
 from servicekit.db import load_queries
 from servicekit.errors import Conflict, NotFound

@@ -10,9 +10,10 @@ from uuid import UUID
 import asyncpg
 
 from contracts import Bounced, Complained
-from recipients.adapters.rows import by_field_name
 from recipients.customers import Lift, Reason, Suppression
 from recipients.domain import new_id
+from recipients.ports import SuppressionFilter
+from recipients.records import by_field_name
 from servicekit.db import load_queries
 from servicekit.errors import NotFound
 
@@ -95,18 +96,12 @@ class PostgresSuppressions:
             return await _suppress(conn, complaint, Reason.COMPLAINED, "arf")
 
     async def page(
-        self,
-        tenant_id: UUID,
-        *,
-        after: UUID | None,
-        limit: int,
-        reason: Reason | None = None,
-        address: str | None = None,
+        self, tenant_id: UUID, *, after: UUID | None, limit: int, only: SuppressionFilter
     ) -> list[Suppression]:
+        reason = only.reason and only.reason.value
         rows = await self._pool.fetch(
-            Q["list_suppressions"], tenant_id, after or _FIRST, reason and reason.value,
-            address, limit,
-        )  # fmt: skip
+            Q["list_suppressions"], tenant_id, after or _FIRST, reason, only.address, limit
+        )
         return [_suppression(r) for r in rows]
 
     async def lift(

@@ -23,7 +23,7 @@ from recipients.api.models import (
     SuppressionPage,
 )
 from recipients.customers import Reason
-from recipients.ports import Suppressions
+from recipients.ports import SuppressionFilter, Suppressions
 from servicekit.errors import Invalid
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"], responses=ERROR_RESPONSES)
@@ -47,9 +47,8 @@ async def list_suppressions(
     reason: ReasonFilter = None,
     address: Annotated[str | None, Query(description="Exact address, any case.")] = None,
 ) -> SuppressionPage:
-    page = await suppressions.page(
-        principal.tenant_id, after=after, limit=limit, reason=reason, address=address
-    )
+    only = SuppressionFilter(reason, address)
+    page = await suppressions.page(principal.tenant_id, after=after, limit=limit, only=only)
     return SuppressionPage.of(page, limit)
 
 
@@ -85,7 +84,8 @@ async def _export(
     if fmt == "csv":
         yield ",".join(EXPORT_COLUMNS) + "\r\n"
     after = None
-    while page := await suppressions.page(tenant_id, after=after, limit=EXPORT_PAGE, reason=reason):
+    only = SuppressionFilter(reason)
+    while page := await suppressions.page(tenant_id, after=after, limit=EXPORT_PAGE, only=only):
         rows = [SuppressionOut.model_validate(e).model_dump(mode="json") for e in page]
         if fmt == "csv":
             out = io.StringIO()
