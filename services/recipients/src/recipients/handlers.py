@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 
 from contracts import (
     AudienceResolved,
@@ -29,6 +30,15 @@ from recipients.ports import (
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How an audience streams: customers per batch (and per checkpoint), and batches
+    published but not yet acknowledged."""
+
+    batch_size: int
+    max_in_flight: int
+
+
 async def resolve_audience(
     event: CampaignScheduled,
     *,
@@ -37,8 +47,7 @@ async def resolve_audience(
     sink: RecipientSink,
     publisher: Publisher,
     clock: Clock,
-    batch_size: int,
-    max_in_flight: int,
+    pace: Pace,
 ) -> AudienceResolved | None:
     """Publish one RecipientResolved per recipient, then the AudienceResolved summary.
 
@@ -55,7 +64,7 @@ async def resolve_audience(
         # partition, whereas a recipient arriving before its campaign would stall.
         await sink.announce(event)
         checkpoint = await _publish_recipients(
-            plan, checkpoint, audience, resolutions, sink, clock, batch_size, max_in_flight
+            plan, checkpoint, audience, resolutions, sink, clock, pace
         )
         summary = AudienceResolved(
             event_id=audience_event_id(plan.campaign_id),
@@ -76,10 +85,9 @@ async def _publish_recipients(
     resolutions: Resolutions,
     sink: RecipientSink,
     clock: Clock,
-    batch_size: int,
-    max_in_flight: int,
+    pace: Pace,
 ) -> Checkpoint:
-    """Stream the audience to the sink with up to `max_in_flight` batches unacknowledged.
+    """Stream the audience to the sink with up to `pace.max_in_flight` batches unacknowledged.
 
     Batches are acknowledged in order and the checkpoint moves only past a batch whose
     every record Kafka acknowledged: a crash repeats at most the unacknowledged batches,
@@ -88,14 +96,14 @@ async def _publish_recipients(
     encoder = RecipientEncoder(plan, clock.now())
     in_flight: deque[tuple[Awaitable[object], Checkpoint]] = deque()
     reached = checkpoint
-    batches = audience.batches(plan, after=checkpoint.last_customer_id, size=batch_size)
+    batches = audience.batches(plan, after=checkpoint.last_customer_id, size=pace.batch_size)
     try:
         async for batch in batches:
             records = encoder.encode_batch(batch)
             acked = await sink.enqueue(records)
             reached = _after(reached, batch, len(records))
             in_flight.append((acked, reached))
-            while len(in_flight) > max_in_flight:
+            while len(in_flight) > pace.max_in_flight:
                 await _confirm(in_flight.popleft(), plan, resolutions)
         while in_flight:
             await _confirm(in_flight.popleft(), plan, resolutions)

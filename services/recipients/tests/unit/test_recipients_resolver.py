@@ -10,7 +10,7 @@ import recipients_tests_fakes as fakes
 
 from contracts import AudienceResolved, RecipientResolved, decode
 from recipients.domain import Checkpoint
-from recipients.handlers import resolve_audience
+from recipients.handlers import Pace, resolve_audience
 
 
 def ports(rows: list[Any], **sink: Any) -> dict[str, Any]:
@@ -20,8 +20,7 @@ def ports(rows: list[Any], **sink: Any) -> dict[str, Any]:
         "sink": fakes.FakeSink(**sink),
         "publisher": fakes.FakePublisher(),
         "clock": fakes.FixedClock(),
-        "batch_size": 10,
-        "max_in_flight": 2,
+        "pace": Pace(batch_size=10, max_in_flight=2),
     }
 
 
