@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -47,19 +48,21 @@ class _Counted:
                 yield row
 
 
+@dataclass(frozen=True)
 class PostgresImporter:
-    def __init__(
-        self, pool: asyncpg.Pool, *, listed_rejects: int = 1000, max_owners: int = 1000
-    ) -> None:
-        self._pool = pool
-        self._listed_rejects = listed_rejects
-        self._max_owners = max_owners
+    """Lists the first `listed_rejects` rejected rows of a report; refuses a file naming
+    more than `max_owners` different owners."""
+
+    pool: asyncpg.Pool
+    _: KW_ONLY
+    listed_rejects: int = 1000
+    max_owners: int = 1000
 
     async def import_customers(
         self, tenant_id: UUID, rows: AsyncIterable[Sequence[CustomerRow]], rules: ImportRules
     ) -> ImportReport:
         staged = _Counted(rows)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_SORT_IN_MEMORY)
             await conn.execute(Q["create_customer_staging"])
             await conn.execute(Q["create_rejects"])
@@ -84,7 +87,7 @@ class PostgresImporter:
         self, tenant_id: UUID, group_id: UUID, rows: AsyncIterable[Sequence[MemberRow]]
     ) -> ImportReport:
         staged = _Counted(rows)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_SORT_IN_MEMORY)
             if not await conn.fetchval(_GROUP_EXISTS, tenant_id, group_id):
                 raise NotFound("group")
@@ -110,10 +113,10 @@ class PostgresImporter:
     async def _reject_unknown_owners(
         self, conn: asyncpg.Connection, unknown_owners: UnknownUsers
     ) -> None:
-        named = [r["owner"] for r in await conn.fetch(Q["staged_owners"], self._max_owners + 1)]
-        if len(named) > self._max_owners:
+        named = [r["owner"] for r in await conn.fetch(Q["staged_owners"], self.max_owners + 1)]
+        if len(named) > self.max_owners:
             raise Invalid.one(
-                "owner_user_id", f"more than {self._max_owners} different owners in one file"
+                "owner_user_id", f"more than {self.max_owners} different owners in one file"
             )
         unknown = await unknown_owners(named) if named else set()
         if unknown:
@@ -123,7 +126,7 @@ class PostgresImporter:
         self, conn: asyncpg.Connection, rows: int, *, inserted: int, updated: int = 0
     ) -> ImportReport:
         counts = await conn.fetch(Q["reject_counts"])
-        listed = await conn.fetch(Q["first_rejects"], self._listed_rejects)
+        listed = await conn.fetch(Q["first_rejects"], self.listed_rejects)
         return ImportReport(
             rows=rows,
             inserted=inserted,

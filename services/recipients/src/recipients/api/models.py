@@ -144,7 +144,7 @@ class MembersAdded(BaseModel):
     unknown: list[UUID] = Field(description="Ids that are no customer of the tenant.")
 
 
-class RejectOut(_Out):
+class RejectOut(BaseModel):
     line: int = Field(description="Line of the file where the row starts (1 = first line).")
     value: str = Field(description="The address or id the row names.")
     reason: str = Field(
@@ -168,17 +168,9 @@ class ImportReportOut(BaseModel):
 
     @classmethod
     def of(cls, fmt: str, report: ImportReport) -> ImportReportOut:
-        return cls(
-            format=fmt,
-            rows=report.rows,
-            inserted=report.inserted,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            rejected=report.rejected,
-            rejected_by_reason=dict(report.rejected_by_reason),
-            rejects=[RejectOut.model_validate(r) for r in report.rejects],
-            rejects_truncated=report.rejected > len(report.rejects),
-        )
+        truncated = report.rejected > len(report.rejects)
+        derived = {"format": fmt, "rejected": report.rejected, "rejects_truncated": truncated}
+        return cls.model_validate(asdict(report) | derived)
 
 
 class SuppressionOut(_Out):
