@@ -39,15 +39,20 @@ class Pace:
     max_in_flight: int
 
 
+@dataclass(frozen=True)
+class AudienceStream:
+    """Where an audience is read from, checkpointed and published to, and at which pace."""
+
+    audience: Audience
+    resolutions: Resolutions
+    sink: RecipientSink
+    publisher: Publisher
+    clock: Clock
+    pace: Pace
+
+
 async def resolve_audience(
-    event: CampaignScheduled,
-    *,
-    audience: Audience,
-    resolutions: Resolutions,
-    sink: RecipientSink,
-    publisher: Publisher,
-    clock: Clock,
-    pace: Pace,
+    event: CampaignScheduled, stream: AudienceStream
 ) -> AudienceResolved | None:
     """Publish one RecipientResolved per recipient, then the AudienceResolved summary.
 
@@ -55,6 +60,7 @@ async def resolve_audience(
     when the campaign's audience was already resolved completely.
     """
     plan = plan_audience(event)
+    resolutions = stream.resolutions
     async with resolutions.exclusive(plan.campaign_id):
         checkpoint = await resolutions.load(plan)
         if checkpoint.completed:
@@ -62,10 +68,8 @@ async def resolve_audience(
             return None
         # Again on a resumed run: readers drop the second copy, and it costs one record a
         # partition, whereas a recipient arriving before its campaign would stall.
-        await sink.announce(event)
-        checkpoint = await _publish_recipients(
-            plan, checkpoint, audience, resolutions, sink, clock, pace
-        )
+        await stream.sink.announce(event)
+        checkpoint = await _publish_recipients(plan, checkpoint, stream)
         summary = AudienceResolved(
             event_id=audience_event_id(plan.campaign_id),
             tenant_id=plan.tenant_id,
@@ -73,19 +77,13 @@ async def resolve_audience(
             recipients=checkpoint.published,
             excluded=dict(checkpoint.excluded),
         )
-        await publisher.publish([summary])
+        await stream.publisher.publish([summary])
         await resolutions.finish(plan.campaign_id)
     return summary
 
 
 async def _publish_recipients(
-    plan: AudiencePlan,
-    checkpoint: Checkpoint,
-    audience: Audience,
-    resolutions: Resolutions,
-    sink: RecipientSink,
-    clock: Clock,
-    pace: Pace,
+    plan: AudiencePlan, checkpoint: Checkpoint, stream: AudienceStream
 ) -> Checkpoint:
     """Stream the audience to the sink with up to `pace.max_in_flight` batches unacknowledged.
 
@@ -93,14 +91,15 @@ async def _publish_recipients(
     every record Kafka acknowledged: a crash repeats at most the unacknowledged batches,
     with the same message ids.
     """
-    encoder = RecipientEncoder(plan, clock.now())
+    pace, resolutions = stream.pace, stream.resolutions
+    encoder = RecipientEncoder(plan, stream.clock.now())
     in_flight: deque[tuple[Awaitable[object], Checkpoint]] = deque()
     reached = checkpoint
-    batches = audience.batches(plan, after=checkpoint.last_customer_id, size=pace.batch_size)
+    batches = stream.audience.batches(plan, after=checkpoint.last_customer_id, size=pace.batch_size)
     try:
         async for batch in batches:
             records = encoder.encode_batch(batch)
-            acked = await sink.enqueue(records)
+            acked = await stream.sink.enqueue(records)
             reached = _after(reached, batch, len(records))
             in_flight.append((acked, reached))
             while len(in_flight) > pace.max_in_flight:

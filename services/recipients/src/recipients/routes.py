@@ -15,7 +15,7 @@ from contracts import (
     topics,
 )
 from recipients import handlers, metrics
-from recipients.handlers import Pace
+from recipients.handlers import AudienceStream, Pace
 from recipients.settings import Settings
 from servicekit.kafka import Subscription
 
@@ -33,16 +33,11 @@ EMITS = (
 
 
 async def on_campaign_scheduled(event: CampaignScheduled, ports: Ports, *, pace: Pace) -> None:
+    stream = AudienceStream(
+        ports.audience, ports.resolutions, ports.sink, ports.bus, ports.clock, pace
+    )
     with metrics.RESOLUTION_SECONDS.time():
-        summary = await handlers.resolve_audience(
-            event,
-            audience=ports.audience,
-            resolutions=ports.resolutions,
-            sink=ports.sink,
-            publisher=ports.bus,
-            clock=ports.clock,
-            pace=pace,
-        )
+        summary = await handlers.resolve_audience(event, stream)
     if summary is not None:
         metrics.RECIPIENTS.inc(summary.recipients)
         for reason, count in summary.excluded.items():
