@@ -28,15 +28,11 @@ class CustomerInput:
     owner_user_id: UUID | None = None
 
 
-@dataclass(frozen=True)
-class Customer:
+@dataclass(frozen=True, kw_only=True)
+class Customer(CustomerInput):
+    """A stored customer: what staff set, and what the service keeps about it."""
+
     id: UUID
-    email: str
-    last_name: str
-    first_name: str
-    company: str
-    attributes: Mapping[str, str]
-    owner_user_id: UUID | None
     unsubscribed_at: datetime | None
     bounced_at: datetime | None
     created_at: datetime
