@@ -34,14 +34,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from benchkit import free_port, load_env, peak_rss_mb
+from benchkit import ROOT, free_port, load_env, peak_rss_mb
 from fastapi import FastAPI, HTTPException
 
 from contracts import (
@@ -56,7 +55,6 @@ from contracts import (
 )
 from testkit.sandbox import kafka_namespace, pg_schema
 
-ROOT = Path(__file__).resolve().parents[1]
 TENANT = uuid.uuid4()
 STAFF = [
     StaffMember(

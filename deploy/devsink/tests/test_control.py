@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from dataclasses import dataclass
 
 import aiosmtplib
 import pytest
@@ -220,9 +221,11 @@ def test_command_line_refuses_bad_policy_values(argv: list[str]) -> None:
     assert exit_.value.code == 2
 
 
+@dataclass
 class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
+    """The policy's clock, moved by the test."""
+
+    now: float = 100.0
 
     def __call__(self) -> float:
         return self.now

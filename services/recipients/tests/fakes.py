@@ -10,7 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from contracts import Address, CampaignScheduled, Event, RecipientSpec, StaffMember
+from contracts import (
+    Address,
+    Bounced,
+    CampaignScheduled,
+    Complained,
+    Event,
+    RecipientSpec,
+    StaffMember,
+)
 from recipients.domain import AudiencePlan, Checkpoint, new_id
 from recipients.encoding import customer_fragment
 from recipients.ports import Candidate
@@ -180,26 +188,19 @@ class FakeSuppressions:
         self.unsubscribed.setdefault((tenant_id, customer_id), at)
         return self._enter(tenant_id, address, "unsubscribed", at, source) or new
 
-    async def complain(
-        self, tenant_id: UUID, email: str, at: datetime, *, customer_id: UUID | None = None
-    ) -> bool:
-        return self._enter(tenant_id, email, "complained", at, "arf")
+    async def complain(self, complaint: Complained) -> bool:
+        return self._enter(
+            complaint.tenant_id, complaint.email, "complained", complaint.occurred_at, "arf"
+        )
 
-    async def bounce(
-        self,
-        tenant_id: UUID,
-        email: str,
-        at: datetime,
-        *,
-        customer_id: UUID | None = None,
-        source: str = "",
-    ) -> bool:
-        entry = self._enter(tenant_id, email, "bounced", at, source)
+    async def bounce(self, bounce: Bounced) -> bool:
+        tenant_id, at = bounce.tenant_id, bounce.occurred_at
+        entry = self._enter(tenant_id, bounce.email, "bounced", at, bounce.source)
         owners = [
             c
             for (t, c), address in self.customers.items()
-            if t == tenant_id and address.lower() == email.lower()
-            and customer_id in (None, c)
+            if t == tenant_id and address.lower() == bounce.email.lower()
+            and bounce.customer_id in (None, c)
         ]  # fmt: skip
         marked = [c for c in owners if (tenant_id, c) not in self.bounced]
         for c in marked:

@@ -84,7 +84,7 @@ async def serve(config: SinkConfig) -> None:
     await sink.start()
     print(
         f"devsink: smtp {config.host}:{sink.smtp_port} http {config.host}:{sink.http_port}"
-        f" store {config.store_dir} ({sink.store.count} messages loaded)",
+        f" store {config.store_dir} ({sink.state.store.count} messages loaded)",
         flush=True,
     )
     stopping = asyncio.Event()

@@ -22,10 +22,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devsink.policy import RecipientPolicy
 from devsink.settings import InvalidSetting
-from devsink.stats import SinkStats
-from devsink.store import MessageStore
+from devsink.state import SinkState
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
@@ -41,10 +39,8 @@ class BadRequest(Exception):
 
 
 class SinkApi:
-    def __init__(self, store: MessageStore, policy: RecipientPolicy, stats: SinkStats) -> None:
-        self._store = store
-        self._policy = policy
-        self._sink_stats = stats
+    def __init__(self, state: SinkState) -> None:
+        self._store, self._policy, self._sink_stats = state.store, state.policy, state.stats
 
     def respond(self, method: str, target: str, body: bytes = b"") -> Response:
         url = urlsplit(target)

@@ -20,6 +20,7 @@ from devsink.settings import (
     seconds,
 )
 from devsink.smtp import SinkHandler, start_smtp_server
+from devsink.state import SinkState
 from devsink.stats import SinkStats
 from devsink.store import MessageStore
 
@@ -67,9 +68,9 @@ class DevSink:
 
     def __init__(self, config: SinkConfig) -> None:
         self.config = config
-        self.store = MessageStore(config.store_dir)
-        self.policy = RecipientPolicy(config.policy_settings)
-        self.stats = SinkStats()
+        self.state = SinkState(
+            MessageStore(config.store_dir), RecipientPolicy(config.policy_settings), SinkStats()
+        )
         self._servers: list[asyncio.Server] = []
 
     @property
@@ -81,9 +82,9 @@ class DevSink:
         return _bound_port(self._servers[1])
 
     async def start(self) -> None:
-        self.store.open()
-        handler = SinkHandler(self.store, self.policy, self.stats)
-        api = SinkApi(self.store, self.policy, self.stats)
+        self.state.store.open()
+        handler = SinkHandler(self.state)
+        api = SinkApi(self.state)
         self._servers = [
             await start_smtp_server(handler, self.config.host, self.config.smtp_port),
             await start_http_server(api, self.config.host, self.config.http_port),
@@ -94,7 +95,7 @@ class DevSink:
             server.close()
         for server in self._servers:
             await server.wait_closed()
-        self.store.close()
+        self.state.store.close()
 
 
 def _env_seconds(name: str, default: float) -> float:

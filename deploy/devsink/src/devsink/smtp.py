@@ -9,9 +9,9 @@ from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from devsink.policy import SLOW_PREFIX, RecipientPolicy, split_address
+from devsink.policy import SLOW_PREFIX, split_address
+from devsink.state import SinkState
 from devsink.stats import ConnectionStats, SinkStats
-from devsink.store import MessageStore
 
 # aiosmtpd logs every command at INFO; at thousands of messages a second that is the bottleneck.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -83,10 +83,8 @@ class FastSMTP(SMTP):
 
 
 class SinkHandler:
-    def __init__(self, store: MessageStore, policy: RecipientPolicy, stats: SinkStats) -> None:
-        self._store = store
-        self._policy = policy
-        self.stats = stats
+    def __init__(self, state: SinkState) -> None:
+        self._store, self._policy, self.stats = state.store, state.policy, state.stats
 
     async def handle_RCPT(
         self,

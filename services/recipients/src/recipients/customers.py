@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from recipients.domain import MAX_TEXT, check_attributes, is_valid_email
+from recipients.records import by_field_name
 from servicekit.errors import FieldError, Invalid
 
 EDITABLE = ("email", "last_name", "first_name", "company", "attributes", "owner_user_id")
@@ -27,29 +28,18 @@ class CustomerInput:
     owner_user_id: UUID | None = None
 
 
-@dataclass(frozen=True)
-class Customer:
+@dataclass(frozen=True, kw_only=True)
+class Customer(CustomerInput):
+    """A stored customer: what staff set, and what the service keeps about it."""
+
     id: UUID
-    email: str
-    last_name: str
-    first_name: str
-    company: str
-    attributes: Mapping[str, str]
-    owner_user_id: UUID | None
     unsubscribed_at: datetime | None
     bounced_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
     def as_input(self) -> CustomerInput:
-        return CustomerInput(
-            email=self.email,
-            last_name=self.last_name,
-            first_name=self.first_name,
-            company=self.company,
-            attributes=self.attributes,
-            owner_user_id=self.owner_user_id,
-        )
+        return by_field_name(CustomerInput, vars(self))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 
 from contracts import (
     AudienceResolved,
@@ -29,16 +30,29 @@ from recipients.ports import (
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How an audience streams: customers per batch (and per checkpoint), and batches
+    published but not yet acknowledged."""
+
+    batch_size: int
+    max_in_flight: int
+
+
+@dataclass(frozen=True)
+class AudienceStream:
+    """Where an audience is read from, checkpointed and published to, and at which pace."""
+
+    audience: Audience
+    resolutions: Resolutions
+    sink: RecipientSink
+    publisher: Publisher
+    clock: Clock
+    pace: Pace
+
+
 async def resolve_audience(
-    event: CampaignScheduled,
-    *,
-    audience: Audience,
-    resolutions: Resolutions,
-    sink: RecipientSink,
-    publisher: Publisher,
-    clock: Clock,
-    batch_size: int,
-    max_in_flight: int,
+    event: CampaignScheduled, stream: AudienceStream
 ) -> AudienceResolved | None:
     """Publish one RecipientResolved per recipient, then the AudienceResolved summary.
 
@@ -46,6 +60,7 @@ async def resolve_audience(
     when the campaign's audience was already resolved completely.
     """
     plan = plan_audience(event)
+    resolutions = stream.resolutions
     async with resolutions.exclusive(plan.campaign_id):
         checkpoint = await resolutions.load(plan)
         if checkpoint.completed:
@@ -53,10 +68,8 @@ async def resolve_audience(
             return None
         # Again on a resumed run: readers drop the second copy, and it costs one record a
         # partition, whereas a recipient arriving before its campaign would stall.
-        await sink.announce(event)
-        checkpoint = await _publish_recipients(
-            plan, checkpoint, audience, resolutions, sink, clock, batch_size, max_in_flight
-        )
+        await stream.sink.announce(event)
+        checkpoint = await _publish_recipients(plan, checkpoint, stream)
         summary = AudienceResolved(
             event_id=audience_event_id(plan.campaign_id),
             tenant_id=plan.tenant_id,
@@ -64,38 +77,32 @@ async def resolve_audience(
             recipients=checkpoint.published,
             excluded=dict(checkpoint.excluded),
         )
-        await publisher.publish([summary])
+        await stream.publisher.publish([summary])
         await resolutions.finish(plan.campaign_id)
     return summary
 
 
 async def _publish_recipients(
-    plan: AudiencePlan,
-    checkpoint: Checkpoint,
-    audience: Audience,
-    resolutions: Resolutions,
-    sink: RecipientSink,
-    clock: Clock,
-    batch_size: int,
-    max_in_flight: int,
+    plan: AudiencePlan, checkpoint: Checkpoint, stream: AudienceStream
 ) -> Checkpoint:
-    """Stream the audience to the sink with up to `max_in_flight` batches unacknowledged.
+    """Stream the audience to the sink with up to `pace.max_in_flight` batches unacknowledged.
 
     Batches are acknowledged in order and the checkpoint moves only past a batch whose
     every record Kafka acknowledged: a crash repeats at most the unacknowledged batches,
     with the same message ids.
     """
-    encoder = RecipientEncoder(plan, clock.now())
+    pace, resolutions = stream.pace, stream.resolutions
+    encoder = RecipientEncoder(plan, stream.clock.now())
     in_flight: deque[tuple[Awaitable[object], Checkpoint]] = deque()
     reached = checkpoint
-    batches = audience.batches(plan, after=checkpoint.last_customer_id, size=batch_size)
+    batches = stream.audience.batches(plan, after=checkpoint.last_customer_id, size=pace.batch_size)
     try:
         async for batch in batches:
             records = encoder.encode_batch(batch)
-            acked = await sink.enqueue(records)
+            acked = await stream.sink.enqueue(records)
             reached = _after(reached, batch, len(records))
             in_flight.append((acked, reached))
-            while len(in_flight) > max_in_flight:
+            while len(in_flight) > pace.max_in_flight:
                 await _confirm(in_flight.popleft(), plan, resolutions)
         while in_flight:
             await _confirm(in_flight.popleft(), plan, resolutions)
@@ -130,19 +137,11 @@ async def register_bounce(event: Bounced, *, suppressions: Suppressions) -> bool
     """A hard bounce keeps the address out of bulk mail; soft bounces change nothing."""
     if event.kind is not BounceKind.HARD:
         return False
-    return await suppressions.bounce(
-        event.tenant_id,
-        event.email,
-        event.occurred_at,
-        customer_id=event.customer_id,
-        source=event.source,
-    )
+    return await suppressions.bounce(event)
 
 
 async def register_complaint(event: Complained, *, suppressions: Suppressions) -> bool:
-    return await suppressions.complain(
-        event.tenant_id, event.email, event.occurred_at, customer_id=event.customer_id
-    )
+    return await suppressions.complain(event)
 
 
 async def register_unsubscribe(event: Unsubscribed, *, suppressions: Suppressions) -> bool:

@@ -12,7 +12,7 @@ import csv
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from recipients.domain import is_valid_attribute_key
 from recipients.media import Charset, Format
@@ -38,6 +38,8 @@ where the file has no such column (an update then keeps the stored value)."""
 
 MemberRow = tuple[int, str | None, str | None]
 """(line, customer_id, email)."""
+
+R = TypeVar("R", CustomerRow, MemberRow)
 
 
 async def csv_rows(
@@ -190,46 +192,61 @@ def _member_from_json(line: int, text: str) -> MemberRow:
 # ---------------------------------------------------------------- rows for the staging tables
 
 
-async def customer_rows(
+def customer_rows(
     chunks: AsyncIterable[bytes], fmt: Format, charset: Charset, limits: Limits
 ) -> AsyncIterator[list[CustomerRow]]:
     """The file's customers, in batches, as staging rows."""
-    rows = _rows(chunks, fmt, charset, limits, _customer_from_csv, _customer_from_json)
-    async for batch in _counted(rows, limits.max_rows):
-        yield batch
+    return _rows(chunks, fmt, charset, limits, _customer_from_csv, _customer_from_json)
 
 
-async def member_rows(
+def member_rows(
     chunks: AsyncIterable[bytes], fmt: Format, charset: Charset, limits: Limits
 ) -> AsyncIterator[list[MemberRow]]:
     """The file's memberships, in batches, as staging rows."""
-    rows = _rows(chunks, fmt, charset, limits, _member_from_csv, _member_from_json)
-    async for batch in _counted(rows, limits.max_rows):
-        yield batch
+    return _rows(chunks, fmt, charset, limits, _member_from_csv, _member_from_json)
 
 
-async def _rows(
+def _rows(
     chunks: AsyncIterable[bytes],
     fmt: Format,
     charset: Charset,
     limits: Limits,
-    from_csv: Callable[[Sequence[str]], Callable[[int, list[str]], Any]],
-    from_json: Callable[[int, str], Any],
-) -> AsyncIterator[list[Any]]:
+    from_csv: Callable[[Sequence[str]], Callable[[int, list[str]], R]],
+    from_json: Callable[[int, str], R],
+) -> AsyncIterator[list[R]]:
     if fmt is Format.CSV:
-        convert: Callable[[int, list[str]], Any] | None = None
-        async for header, rows in csv_rows(chunks, charset, limits):
-            convert = convert or from_csv(header)  # checks the header even without rows
-            if rows:
-                yield [convert(line, fields) for line, fields in rows]
-        return
+        batches = _csv_batches(chunks, charset, limits, from_csv)
+    else:
+        batches = _json_batches(chunks, charset, limits, from_json)
+    return _counted(batches, limits.max_rows)
+
+
+async def _csv_batches(
+    chunks: AsyncIterable[bytes],
+    charset: Charset,
+    limits: Limits,
+    from_csv: Callable[[Sequence[str]], Callable[[int, list[str]], R]],
+) -> AsyncIterator[list[R]]:
+    convert: Callable[[int, list[str]], R] | None = None
+    async for header, rows in csv_rows(chunks, charset, limits):
+        convert = convert or from_csv(header)  # checks the header even without rows
+        if rows:
+            yield [convert(line, fields) for line, fields in rows]
+
+
+async def _json_batches(
+    chunks: AsyncIterable[bytes],
+    charset: Charset,
+    limits: Limits,
+    from_json: Callable[[int, str], R],
+) -> AsyncIterator[list[R]]:
     async for first, lines in text_lines(chunks, charset, limits):
         batch = [from_json(n, text) for n, text in enumerate(lines, first) if text.strip()]
         if batch:
             yield batch
 
 
-async def _counted(batches: AsyncIterator[list[Any]], max_rows: int) -> AsyncIterator[list[Any]]:
+async def _counted(batches: AsyncIterator[list[R]], max_rows: int) -> AsyncIterator[list[R]]:
     """The batches, refused (413) at the first row past `max_rows`; rows start with their
     line."""
     seen = 0

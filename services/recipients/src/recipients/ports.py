@@ -12,11 +12,12 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from contracts import CampaignScheduled, Event
+from contracts import Bounced, CampaignScheduled, Complained, Event
 from recipients.customers import (
     Customer,
     CustomerInput,
@@ -86,6 +87,14 @@ class Publisher(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SuppressionFilter:
+    """Which opt-outs a listing holds: those of one reason, of one address, or every one."""
+
+    reason: Reason | None = None
+    address: str | None = None
+
+
 class Suppressions(Protocol):
     """Opt-outs: per tenant and address (they outlive the customer rows), and on the customer
     row for the state it shows. Registrations keep the first time, so a redelivered event
@@ -95,34 +104,18 @@ class Suppressions(Protocol):
         self, tenant_id: UUID, customer_id: UUID, at: datetime, *, source: str
     ) -> bool: ...
 
-    async def bounce(
-        self,
-        tenant_id: UUID,
-        email: str,
-        at: datetime,
-        *,
-        customer_id: UUID | None = None,
-        source: str = "",
-    ) -> bool:
-        """The address bounced; its customer (by id, else by address) shows it while the
-        address is still theirs."""
+    async def bounce(self, bounce: Bounced) -> bool:
+        """The address bounced hard; its customer (by id, else by address) shows it while
+        the address is still theirs."""
         ...
 
-    async def complain(
-        self, tenant_id: UUID, email: str, at: datetime, *, customer_id: UUID | None = None
-    ) -> bool:
+    async def complain(self, complaint: Complained) -> bool:
         """The recipient of a message reported it as spam: the address is kept out of bulk
         mail (and of individual mail), like a bounce."""
         ...
 
     async def page(
-        self,
-        tenant_id: UUID,
-        *,
-        after: UUID | None,
-        limit: int,
-        reason: Reason | None = None,
-        address: str | None = None,
+        self, tenant_id: UUID, *, after: UUID | None, limit: int, only: SuppressionFilter
     ) -> list[Suppression]: ...
 
     async def lift(
@@ -209,14 +202,18 @@ class Staff(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ImportRules:
+    """How an import of customers treats rows whose address is a customer's already
+    (updated or rejected) and the owners rows name."""
+
+    update_existing: bool
+    unknown_owners: UnknownUsers
+
+
 class Importer(Protocol):
     async def import_customers(
-        self,
-        tenant_id: UUID,
-        rows: AsyncIterable[Sequence[CustomerRow]],
-        *,
-        update_existing: bool,
-        unknown_owners: UnknownUsers,
+        self, tenant_id: UUID, rows: AsyncIterable[Sequence[CustomerRow]], rules: ImportRules
     ) -> ImportReport:
         """Rows naming an owner that is no user of the tenant are rejected."""
         ...

@@ -15,6 +15,7 @@ from contracts import (
     topics,
 )
 from recipients import handlers, metrics
+from recipients.handlers import AudienceStream, Pace
 from recipients.settings import Settings
 from servicekit.kafka import Subscription
 
@@ -31,20 +32,12 @@ EMITS = (
 )
 
 
-async def on_campaign_scheduled(
-    event: CampaignScheduled, ports: Ports, *, batch_size: int, max_in_flight: int
-) -> None:
+async def on_campaign_scheduled(event: CampaignScheduled, ports: Ports, *, pace: Pace) -> None:
+    stream = AudienceStream(
+        ports.audience, ports.resolutions, ports.sink, ports.bus, ports.clock, pace
+    )
     with metrics.RESOLUTION_SECONDS.time():
-        summary = await handlers.resolve_audience(
-            event,
-            audience=ports.audience,
-            resolutions=ports.resolutions,
-            sink=ports.sink,
-            publisher=ports.bus,
-            clock=ports.clock,
-            batch_size=batch_size,
-            max_in_flight=max_in_flight,
-        )
+        summary = await handlers.resolve_audience(event, stream)
     if summary is not None:
         metrics.RECIPIENTS.inc(summary.recipients)
         for reason, count in summary.excluded.items():
@@ -76,8 +69,7 @@ def subscriptions(settings: Settings) -> list[Subscription[Ports]]:
             CampaignScheduled,
             partial(
                 on_campaign_scheduled,
-                batch_size=settings.resolve_batch_size,
-                max_in_flight=settings.resolve_max_in_flight,
+                pace=Pace(settings.resolve_batch_size, settings.resolve_max_in_flight),
             ),
             "Released campaigns whose audience is to be resolved.",
             consumer={

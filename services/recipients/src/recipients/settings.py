@@ -1,6 +1,6 @@
 """Recipients configuration, read once from the environment."""
 
-from pydantic import Field, field_validator
+from pydantic import Field, PositiveInt, field_validator
 
 from recipients.textstream import Limits
 from servicekit.settings import ServiceSettings
@@ -13,15 +13,14 @@ class Settings(ServiceSettings):
         default="http://127.0.0.1:8001",
         description="Where API keys are verified and owners confirmed as users of the tenant.",
     )
-    resolve_batch_size: int = Field(
-        default=5000, ge=1, description="Customers per audience batch (and per checkpoint)."
+    resolve_batch_size: PositiveInt = Field(
+        default=5000, description="Customers per audience batch (and per checkpoint)."
     )
-    resolve_max_in_flight: int = Field(
-        default=4, ge=1, description="Audience batches published but not yet acknowledged."
+    resolve_max_in_flight: PositiveInt = Field(
+        default=4, description="Audience batches published but not yet acknowledged."
     )
-    resolve_max_minutes: int = Field(
+    resolve_max_minutes: PositiveInt = Field(
         default=30,
-        ge=1,
         description="Longest audience resolution the consumer group tolerates before it "
         "considers the consumer dead (Kafka max.poll.interval).",
     )
@@ -37,29 +36,26 @@ class Settings(ServiceSettings):
     import_listed_rejects: int = Field(
         default=1000, description="Rejected rows listed in an import report (all are counted)."
     )
-    max_request_bytes: int = Field(
+    max_request_bytes: PositiveInt = Field(
         default=1024 * 1024,
-        ge=1,
         description="Larger request bodies (imports aside) are refused with 413, counted as "
         "they stream.",
     )
-    import_max_bytes: int = Field(
-        default=200 * 1024 * 1024, ge=1, description="Largest import body (413 beyond)."
+    import_max_bytes: PositiveInt = Field(
+        default=200 * 1024 * 1024, description="Largest import body (413 beyond)."
     )
-    import_max_line_bytes: int = Field(
-        default=64 * 1024, ge=1, description="Longest line of an import file (422 beyond)."
+    import_max_line_bytes: PositiveInt = Field(
+        default=64 * 1024, description="Longest line of an import file (422 beyond)."
     )
-    import_max_record_bytes: int = Field(
+    import_max_record_bytes: PositiveInt = Field(
         default=64 * 1024,
-        ge=1,
         description="Longest CSV record that spans lines through quoted newlines (422 beyond).",
     )
-    import_max_rows: int = Field(
-        default=5_000_000, ge=1, description="Most data rows in one import file (413 beyond)."
+    import_max_rows: PositiveInt = Field(
+        default=5_000_000, description="Most data rows in one import file (413 beyond)."
     )
-    import_max_owners: int = Field(
+    import_max_owners: PositiveInt = Field(
         default=1000,
-        ge=1,
         description="Most different owners one import may name; each is confirmed with the "
         "composer (422 beyond).",
     )

@@ -29,7 +29,6 @@ def settings_for(stack: Any, kafka_namespace: str, pg_schema: str, **extra: Any)
         database_url=stack.database_url,
         database_schema=pg_schema,
         kafka_namespace=kafka_namespace,
-        token_secret="integration",
         **extra,
     )
 

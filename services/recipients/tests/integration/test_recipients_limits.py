@@ -32,16 +32,19 @@ async def small(stack: Any) -> AsyncIterator[Service]:
 
 
 class Pieces:
-    """A body in pieces of `size` bytes; counts the pieces the service pulled."""
+    """A body of a head, `count` times `piece`, and a tail; counts the pieces the service
+    pulled."""
 
-    def __init__(self, head: bytes, piece: bytes, count: int) -> None:
-        self.head, self.piece, self.count, self.pulled = head, piece, count, 0
+    def __init__(self, head: bytes, piece: bytes, count: int, tail: bytes = b"") -> None:
+        self.head, self.piece, self.count, self.tail, self.pulled = head, piece, count, tail, 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield self.head
         for _ in range(self.count):
             self.pulled += 1
             yield self.piece
+        if self.tail:
+            yield self.tail
 
 
 async def refused(service: Service, auth: dict[str, str], body: Any, status: int, **headers: str):
@@ -71,13 +74,8 @@ async def test_a_chunked_body_is_cut_off_at_the_import_limit(small: Service) -> 
 
 
 async def test_json_bodies_have_the_small_limit(small: Service) -> None:
-    async def customer() -> AsyncIterator[bytes]:
-        yield b'{"email": "a@example.com", "company": "'
-        for _ in range(30):
-            yield b"x" * 100
-        yield b'"}'
-
-    response = await small.http.post("/v1/customers", content=customer(), headers=small.keys.add())
+    customer = Pieces(b'{"email": "a@example.com", "company": "', b"x" * 100, 30, b'"}')
+    response = await small.http.post("/v1/customers", content=customer, headers=small.keys.add())
     assert response.status_code == 413, response.text
 
 

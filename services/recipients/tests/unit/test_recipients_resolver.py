@@ -10,7 +10,7 @@ import recipients_tests_fakes as fakes
 
 from contracts import AudienceResolved, RecipientResolved, decode
 from recipients.domain import Checkpoint
-from recipients.handlers import resolve_audience
+from recipients.handlers import AudienceStream, Pace, resolve_audience
 
 
 def ports(rows: list[Any], **sink: Any) -> dict[str, Any]:
@@ -20,8 +20,7 @@ def ports(rows: list[Any], **sink: Any) -> dict[str, Any]:
         "sink": fakes.FakeSink(**sink),
         "publisher": fakes.FakePublisher(),
         "clock": fakes.FixedClock(),
-        "batch_size": 10,
-        "max_in_flight": 2,
+        "pace": Pace(batch_size=10, max_in_flight=2),
     }
 
 
@@ -34,7 +33,7 @@ async def test_every_recipient_is_published_once_then_the_summary() -> None:
     p = ports(rows)
     event = fakes.campaign()
 
-    summary = await resolve_audience(event, **p)
+    summary = await resolve_audience(event, AudienceStream(**p))
 
     recipients = [r for r in rows if r[1] is None]
     assert summary is not None and p["publisher"].published == [summary]
@@ -54,7 +53,7 @@ async def test_every_recipient_is_published_once_then_the_summary() -> None:
 
 async def test_an_empty_audience_still_gets_its_summary() -> None:
     p = ports([])
-    summary = await resolve_audience(fakes.campaign(), **p)
+    summary = await resolve_audience(fakes.campaign(), AudienceStream(**p))
     assert summary is not None and summary.recipients == 0
     assert p["publisher"].published == [summary]
 
@@ -62,10 +61,10 @@ async def test_an_empty_audience_still_gets_its_summary() -> None:
 async def test_a_resolved_campaign_is_not_resolved_again() -> None:
     p = ports(fakes.candidates(30))
     event = fakes.campaign()
-    await resolve_audience(event, **p)
+    await resolve_audience(event, AudienceStream(**p))
     published = list(p["sink"].acknowledged)
 
-    again = await resolve_audience(event, **p)
+    again = await resolve_audience(event, AudienceStream(**p))
 
     assert again is None
     assert p["sink"].acknowledged == published and len(p["publisher"].published) == 1
@@ -74,7 +73,7 @@ async def test_a_resolved_campaign_is_not_resolved_again() -> None:
 async def test_the_checkpoint_waits_for_kafka_to_acknowledge() -> None:
     p = ports(fakes.candidates(50), hold=True)
     event = fakes.campaign()
-    task = asyncio.create_task(resolve_audience(event, **p))
+    task = asyncio.create_task(resolve_audience(event, AudienceStream(**p)))
     while p["sink"].calls < 3:  # max_in_flight=2: the third batch waits for the first ack
         await asyncio.sleep(0)
     await asyncio.sleep(0.01)
@@ -95,7 +94,7 @@ async def test_a_failure_resumes_after_the_last_acknowledged_batch_with_the_same
     event = fakes.campaign()
 
     with pytest.raises(fakes.SinkFailure):
-        await resolve_audience(event, **p)
+        await resolve_audience(event, AudienceStream(**p))
 
     checkpoint: Checkpoint = p["resolutions"].checkpoints[event.campaign_id]
     assert checkpoint.last_customer_id == rows[39][0] and not checkpoint.completed
@@ -104,7 +103,7 @@ async def test_a_failure_resumes_after_the_last_acknowledged_batch_with_the_same
 
     p["sink"].fail_after = None
     served_before = p["audience"].batches_served
-    summary = await resolve_audience(event, **p)
+    summary = await resolve_audience(event, AudienceStream(**p))
 
     all_ids = message_ids(p["sink"])
     recipients = [r for r in rows if r[1] is None]
@@ -118,6 +117,6 @@ async def test_a_failure_resumes_after_the_last_acknowledged_batch_with_the_same
 async def test_replayed_summaries_share_one_event_id() -> None:
     event = fakes.campaign()
     first, second = ports(fakes.candidates(5)), ports(fakes.candidates(5))
-    a = await resolve_audience(event, **first)
-    b = await resolve_audience(event, **second)
+    a = await resolve_audience(event, AudienceStream(**first))
+    b = await resolve_audience(event, AudienceStream(**second))
     assert a is not None and b is not None and a.event_id == b.event_id

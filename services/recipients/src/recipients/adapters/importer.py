@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -12,7 +13,8 @@ import asyncpg
 from recipients.customers import ImportReport, Reject
 from recipients.domain import EMAIL_PATTERN, import_id_prefix
 from recipients.imports import CustomerRow, MemberRow
-from recipients.ports import UnknownUsers
+from recipients.ports import ImportRules, UnknownUsers
+from recipients.records import by_field_name
 from servicekit.db import load_queries
 from servicekit.errors import Invalid, NotFound
 
@@ -46,24 +48,21 @@ class _Counted:
                 yield row
 
 
+@dataclass(frozen=True)
 class PostgresImporter:
-    def __init__(
-        self, pool: asyncpg.Pool, *, listed_rejects: int = 1000, max_owners: int = 1000
-    ) -> None:
-        self._pool = pool
-        self._listed_rejects = listed_rejects
-        self._max_owners = max_owners
+    """Lists the first `listed_rejects` rejected rows of a report; refuses a file naming
+    more than `max_owners` different owners."""
+
+    pool: asyncpg.Pool
+    _: KW_ONLY
+    listed_rejects: int = 1000
+    max_owners: int = 1000
 
     async def import_customers(
-        self,
-        tenant_id: UUID,
-        rows: AsyncIterable[Sequence[CustomerRow]],
-        *,
-        update_existing: bool,
-        unknown_owners: UnknownUsers,
+        self, tenant_id: UUID, rows: AsyncIterable[Sequence[CustomerRow]], rules: ImportRules
     ) -> ImportReport:
         staged = _Counted(rows)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_SORT_IN_MEMORY)
             await conn.execute(Q["create_customer_staging"])
             await conn.execute(Q["create_rejects"])
@@ -72,10 +71,10 @@ class PostgresImporter:
             )
             await conn.execute("ANALYZE import_customers")
             await conn.execute(Q["reject_invalid_customer_rows"], EMAIL_PATTERN)
-            await self._reject_unknown_owners(conn, unknown_owners)
+            await self._reject_unknown_owners(conn, rules.unknown_owners)
             await conn.execute(Q["reject_repeated_addresses"])
             updated = 0
-            if update_existing:
+            if rules.update_existing:
                 updated = _affected(await conn.execute(Q["update_existing_customers"], tenant_id))
             else:
                 await conn.execute(Q["reject_existing_addresses"], tenant_id)
@@ -88,7 +87,7 @@ class PostgresImporter:
         self, tenant_id: UUID, group_id: UUID, rows: AsyncIterable[Sequence[MemberRow]]
     ) -> ImportReport:
         staged = _Counted(rows)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_SORT_IN_MEMORY)
             if not await conn.fetchval(_GROUP_EXISTS, tenant_id, group_id):
                 raise NotFound("group")
@@ -114,10 +113,10 @@ class PostgresImporter:
     async def _reject_unknown_owners(
         self, conn: asyncpg.Connection, unknown_owners: UnknownUsers
     ) -> None:
-        named = [r["owner"] for r in await conn.fetch(Q["staged_owners"], self._max_owners + 1)]
-        if len(named) > self._max_owners:
+        named = [r["owner"] for r in await conn.fetch(Q["staged_owners"], self.max_owners + 1)]
+        if len(named) > self.max_owners:
             raise Invalid.one(
-                "owner_user_id", f"more than {self._max_owners} different owners in one file"
+                "owner_user_id", f"more than {self.max_owners} different owners in one file"
             )
         unknown = await unknown_owners(named) if named else set()
         if unknown:
@@ -127,13 +126,13 @@ class PostgresImporter:
         self, conn: asyncpg.Connection, rows: int, *, inserted: int, updated: int = 0
     ) -> ImportReport:
         counts = await conn.fetch(Q["reject_counts"])
-        listed = await conn.fetch(Q["first_rejects"], self._listed_rejects)
+        listed = await conn.fetch(Q["first_rejects"], self.listed_rejects)
         return ImportReport(
             rows=rows,
             inserted=inserted,
             updated=updated,
             rejected_by_reason={r["reason"]: r["n"] for r in counts},
-            rejects=tuple(Reject(r["line"], r["value"], r["reason"]) for r in listed),
+            rejects=tuple(by_field_name(Reject, r) for r in listed),
         )
 
 

@@ -16,6 +16,7 @@ from contracts import Unsubscribed
 from recipients.adapters import suppressions
 from recipients.customers import Customer, CustomerInput, Group, Reason
 from recipients.domain import AudiencePlan, Checkpoint, new_id, no_exclusions
+from recipients.records import by_field_name
 from servicekit import outbox
 from servicekit.db import load_queries
 from servicekit.errors import Conflict, NotFound
@@ -26,30 +27,7 @@ _FIRST = UUID(int=0)
 
 
 def _customer(row: asyncpg.Record) -> Customer:
-    return Customer(
-        id=row["id"],
-        email=row["email"],
-        last_name=row["last_name"],
-        first_name=row["first_name"],
-        company=row["company"],
-        attributes=json.loads(row["attributes"]),
-        owner_user_id=row["owner_user_id"],
-        unsubscribed_at=row["unsubscribed_at"],
-        bounced_at=row["bounced_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _group(row: asyncpg.Record) -> Group:
-    return Group(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        member_count=row["member_count"],
-    )
+    return by_field_name(Customer, row, attributes=json.loads(row["attributes"]))
 
 
 def _values(customer: CustomerInput) -> tuple[Any, ...]:
@@ -156,13 +134,13 @@ class PostgresGroups:
 
     async def create(self, tenant_id: UUID, name: str, description: str) -> Group:
         row = await self._pool.fetchrow(Q["insert_group"], tenant_id, new_id(), name, description)
-        return _group(row)
+        return by_field_name(Group, row)
 
     async def get(self, tenant_id: UUID, group_id: UUID) -> Group:
         row = await self._pool.fetchrow(Q["get_group"], tenant_id, group_id)
         if row is None:
             raise NotFound("group")
-        return _group(row)
+        return by_field_name(Group, row)
 
     async def unknown(self, tenant_id: UUID, group_ids: Sequence[UUID]) -> list[UUID]:
         rows = await self._pool.fetch(Q["existing_groups"], tenant_id, group_ids)
@@ -171,13 +149,13 @@ class PostgresGroups:
 
     async def page(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Group]:
         rows = await self._pool.fetch(Q["list_groups"], tenant_id, after or _FIRST, limit)
-        return [_group(r) for r in rows]
+        return [by_field_name(Group, r) for r in rows]
 
     async def update(self, tenant_id: UUID, group_id: UUID, name: str, description: str) -> Group:
         row = await self._pool.fetchrow(Q["update_group"], tenant_id, group_id, name, description)
         if row is None:
             raise NotFound("group")
-        return _group(row)
+        return by_field_name(Group, row)
 
     async def delete(self, tenant_id: UUID, group_id: UUID) -> None:
         if await self._pool.fetchval(Q["delete_group"], tenant_id, group_id) is None:

@@ -9,8 +9,11 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts import Bounced, Complained
 from recipients.customers import Lift, Reason, Suppression
 from recipients.domain import new_id
+from recipients.ports import SuppressionFilter
+from recipients.records import by_field_name
 from servicekit.db import load_queries
 from servicekit.errors import NotFound
 
@@ -43,25 +46,26 @@ async def suppress_customer(
     return entry is not None
 
 
+async def _suppress(
+    conn: asyncpg.Connection, event: Bounced | Complained, reason: Reason, source: str
+) -> bool:
+    """The address the event names opts out; whether the entry is new."""
+    entry = await conn.fetchval(
+        Q["suppress"], event.tenant_id, new_id(), event.email, reason.value, source,
+        event.customer_id, event.occurred_at,
+    )  # fmt: skip
+    return entry is not None
+
+
 def _suppression(row: asyncpg.Record, *, at: str = "created_at", id_: str = "id") -> Suppression:
-    return Suppression(
-        id=row[id_],
-        address=row["address"],
-        reason=Reason(row["reason"]),
-        source=row["source"],
-        customer_id=row["customer_id"],
-        created_at=row[at],
+    return by_field_name(
+        Suppression, row, id=row[id_], reason=Reason(row["reason"]), created_at=row[at]
     )
 
 
 def _lift(row: asyncpg.Record) -> Lift:
-    return Lift(
-        id=row["id"],
-        entry=_suppression(row, at="suppressed_at", id_="suppression_id"),
-        lifted_at=row["lifted_at"],
-        lifted_by=row["lifted_by"],
-        note=row["note"],
-    )
+    entry = _suppression(row, at="suppressed_at", id_="suppression_id")
+    return by_field_name(Lift, row, entry=entry)
 
 
 class PostgresSuppressions:
@@ -75,50 +79,29 @@ class PostgresSuppressions:
             row, entry = await unsubscribe(conn, tenant_id, customer_id, at, source)
         return row is not None or entry
 
-    async def bounce(
-        self,
-        tenant_id: UUID,
-        email: str,
-        at: datetime,
-        *,
-        customer_id: UUID | None = None,
-        source: str = "",
-    ) -> bool:
+    async def bounce(self, bounce: Bounced) -> bool:
+        tenant_id, email, at = bounce.tenant_id, bounce.email, bounce.occurred_at
         async with self._pool.acquire() as conn, conn.transaction():
-            entry = await conn.fetchval(
-                Q["suppress"], tenant_id, new_id(), email, Reason.BOUNCED.value, source,
-                customer_id, at,
-            )  # fmt: skip
-            if customer_id is not None:
+            entry = await _suppress(conn, bounce, Reason.BOUNCED, bounce.source)
+            if bounce.customer_id is not None:
                 marked = await conn.fetchval(
-                    Q["bounce_customer"], tenant_id, customer_id, email, at
+                    Q["bounce_customer"], tenant_id, bounce.customer_id, email, at
                 )
             else:
                 marked = await conn.fetchval(Q["bounce_address"], tenant_id, email, at)
-        return entry is not None or marked is not None
+        return entry or marked is not None
 
-    async def complain(
-        self, tenant_id: UUID, email: str, at: datetime, *, customer_id: UUID | None = None
-    ) -> bool:
-        entry = await self._pool.fetchval(
-            Q["suppress"], tenant_id, new_id(), email, Reason.COMPLAINED.value, "arf",
-            customer_id, at,
-        )  # fmt: skip
-        return entry is not None
+    async def complain(self, complaint: Complained) -> bool:
+        async with self._pool.acquire() as conn:
+            return await _suppress(conn, complaint, Reason.COMPLAINED, "arf")
 
     async def page(
-        self,
-        tenant_id: UUID,
-        *,
-        after: UUID | None,
-        limit: int,
-        reason: Reason | None = None,
-        address: str | None = None,
+        self, tenant_id: UUID, *, after: UUID | None, limit: int, only: SuppressionFilter
     ) -> list[Suppression]:
+        reason = only.reason and only.reason.value
         rows = await self._pool.fetch(
-            Q["list_suppressions"], tenant_id, after or _FIRST, reason and reason.value,
-            address, limit,
-        )  # fmt: skip
+            Q["list_suppressions"], tenant_id, after or _FIRST, reason, only.address, limit
+        )
         return [_suppression(r) for r in rows]
 
     async def lift(

@@ -23,11 +23,11 @@ from recipients.api.models import (
     CustomerPage,
     CustomerPatch,
     ImportReportOut,
-    next_after,
 )
-from recipients.customers import Customer, CustomerInput, checked, patched
+from recipients.customers import CustomerInput, checked, patched
 from recipients.imports import customer_rows
 from recipients.media import parse_content_type
+from recipients.ports import ImportRules
 from servicekit.errors import FieldError, Invalid
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -66,7 +66,7 @@ async def create_customer(
 ) -> CustomerOut:
     customer = checked(CustomerInput(**body.model_dump()))
     await owners.check(customer.owner_user_id)
-    return CustomerOut.of(await customers.create(principal.tenant_id, customer))
+    return CustomerOut.model_validate(await customers.create(principal.tenant_id, customer))
 
 
 @router.get(
@@ -90,21 +90,23 @@ async def list_customers(
 ) -> CustomerPage:
     if email is not None:
         found = await customers.find_by_email(principal.tenant_id, email.strip())
-        return CustomerPage(items=[CustomerOut.of(found)] if found else [], next_after=None)
+        return CustomerPage(
+            items=[CustomerOut.model_validate(found)] if found else [], next_after=None
+        )
     if q and q.strip() and group_id is None:
         found_page = await customers.search(
             principal.tenant_id, q.strip(), after=after, limit=limit
         )
-        return customer_page(found_page, limit)
+        return CustomerPage.of(found_page, limit)
     page = await customers.page(principal.tenant_id, after=after, limit=limit, group_id=group_id)
-    return customer_page(page, limit)
+    return CustomerPage.of(page, limit)
 
 
 @router.get("/{customer_id}", summary="Read a customer, with its unsubscribe and bounce state")
 async def get_customer(
     customer_id: UUID, principal: Reader, customers: CustomersDep
 ) -> CustomerOut:
-    return CustomerOut.of(await customers.get(principal.tenant_id, customer_id))
+    return CustomerOut.model_validate(await customers.get(principal.tenant_id, customer_id))
 
 
 @router.patch(
@@ -127,7 +129,7 @@ async def update_customer(
     updated = await customers.update(
         principal.tenant_id, customer_id, lambda current: patched(current, changes)
     )
-    return CustomerOut.of(updated)
+    return CustomerOut.model_validate(updated)
 
 
 @router.delete("/{customer_id}", status_code=204, summary="Delete a customer")
@@ -148,7 +150,7 @@ async def delete_customer(
 async def unsubscribe_customer(
     customer_id: UUID, principal: Manager, customers: CustomersDep, clock: ClockDep
 ) -> CustomerOut:
-    return CustomerOut.of(
+    return CustomerOut.model_validate(
         await customers.unsubscribe(principal.tenant_id, customer_id, clock.now())
     )
 
@@ -175,12 +177,8 @@ async def import_customers(
 ) -> ImportReportOut:
     fmt, charset = parse_content_type(request.headers.get("content-type", ""))
     rows = customer_rows(request.stream(), fmt, charset, limits)
-    report = await importer.import_customers(
-        principal.tenant_id,
-        rows,
-        update_existing=on_existing == "update",
-        unknown_owners=owners.unknown,
-    )
+    rules = ImportRules(update_existing=on_existing == "update", unknown_owners=owners.unknown)
+    report = await importer.import_customers(principal.tenant_id, rows, rules)
     return ImportReportOut.of(fmt.value, report)
 
 
@@ -190,10 +188,3 @@ def _changes(body: CustomerPatch) -> dict[str, Any]:
     if nulls:
         raise Invalid(FieldError(name, "must not be null") for name in nulls)
     return changes
-
-
-def customer_page(customers: list[Customer], limit: int) -> CustomerPage:
-    return CustomerPage(
-        items=[CustomerOut.of(c) for c in customers],
-        next_after=next_after(customers, limit),
-    )

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from recipients.api.customers import FILE_RULES, IMPORT_BODY, After, Limit, customer_page
+from recipients.api.customers import FILE_RULES, IMPORT_BODY, After, Limit
 from recipients.api.deps import (
     CustomersDep,
     GroupsDep,
@@ -27,7 +27,6 @@ from recipients.api.models import (
     ImportReportOut,
     MembersAdded,
     MembersIn,
-    next_after,
 )
 from recipients.customers import check_group_name
 from recipients.imports import member_rows
@@ -40,7 +39,7 @@ router = APIRouter(prefix="/v1/groups", tags=["groups"], responses=ERROR_RESPONS
 @router.post("", status_code=201, summary="Create a group")
 async def create_group(body: GroupIn, principal: Manager, groups: GroupsDep) -> GroupOut:
     name = check_group_name(body.name)
-    return GroupOut.of(await groups.create(principal.tenant_id, name, body.description))
+    return GroupOut.model_validate(await groups.create(principal.tenant_id, name, body.description))
 
 
 @router.get("", summary="List groups", description="Pages in id order.")
@@ -48,10 +47,7 @@ async def list_groups(
     principal: Reader, groups: GroupsDep, after: After = None, limit: Limit = 100
 ) -> GroupPage:
     page = await groups.page(principal.tenant_id, after=after, limit=limit)
-    return GroupPage(
-        items=[GroupOut.of(g) for g in page],
-        next_after=next_after(page, limit),
-    )
+    return GroupPage.of(page, limit)
 
 
 @router.post(
@@ -66,7 +62,7 @@ async def check_groups(body: GroupCheckIn, principal: Reader, groups: GroupsDep)
 
 @router.get("/{group_id}", summary="Read a group, with its number of members")
 async def get_group(group_id: UUID, principal: Reader, groups: GroupsDep) -> GroupOut:
-    return GroupOut.of(await groups.get(principal.tenant_id, group_id))
+    return GroupOut.model_validate(await groups.get(principal.tenant_id, group_id))
 
 
 @router.patch("/{group_id}", summary="Rename or describe a group")
@@ -76,7 +72,9 @@ async def update_group(
     current = await groups.get(principal.tenant_id, group_id)
     name = check_group_name(body.name) if body.name is not None else current.name
     description = body.description if body.description is not None else current.description
-    return GroupOut.of(await groups.update(principal.tenant_id, group_id, name, description))
+    return GroupOut.model_validate(
+        await groups.update(principal.tenant_id, group_id, name, description)
+    )
 
 
 @router.delete(
@@ -98,7 +96,7 @@ async def list_members(
     limit: Limit = 100,
 ) -> CustomerPage:
     page = await customers.page(principal.tenant_id, after=after, limit=limit, group_id=group_id)
-    return customer_page(page, limit)
+    return CustomerPage.of(page, limit)
 
 
 @router.post(

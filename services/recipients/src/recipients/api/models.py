@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from recipients.customers import Customer, Group, ImportReport, Lift, Reason, Suppression
+from recipients.customers import Customer, ImportReport, Lift, Reason
 
 
 class _Identified(Protocol):
@@ -17,13 +18,24 @@ class _Identified(Protocol):
     def id(self) -> UUID: ...
 
 
-def next_after(page: Sequence[_Identified], limit: int) -> UUID | None:
-    """The keyset cursor of the page after a full one; None after the last page."""
-    return page[-1].id if len(page) == limit else None
-
-
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    """A response body, read from the domain object's attributes of the same names."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _Page(BaseModel):
+    """A page of `items` in id order; subclasses declare the item type."""
+
+    @classmethod
+    def of(cls, items: Sequence[_Identified], limit: int) -> Self:
+        """`next_after` is the keyset cursor of the page after a full one, None after the last."""
+        after = items[-1].id if len(items) == limit else None
+        return cls.model_validate({"items": items, "next_after": after})
 
 
 class CustomerIn(_Body):
@@ -51,7 +63,7 @@ class CustomerPatch(_Body):
     owner_user_id: UUID | None = None
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(_Out):
     id: UUID
     email: str
     last_name: str
@@ -66,26 +78,20 @@ class CustomerOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @model_validator(mode="before")
     @classmethod
-    def of(cls, customer: Customer) -> CustomerOut:
-        return cls(
-            id=customer.id,
-            email=customer.email,
-            last_name=customer.last_name,
-            first_name=customer.first_name,
-            company=customer.company,
-            attributes=dict(customer.attributes),
-            owner_user_id=customer.owner_user_id,
-            unsubscribed=customer.unsubscribed_at is not None,
-            unsubscribed_at=customer.unsubscribed_at,
-            bounced=customer.bounced_at is not None,
-            bounced_at=customer.bounced_at,
-            created_at=customer.created_at,
-            updated_at=customer.updated_at,
-        )
+    def _from_customer(cls, data: object) -> object:
+        """A customer's two flags follow from its dates."""
+        if not isinstance(data, Customer):
+            return data
+        flags = {
+            "unsubscribed": data.unsubscribed_at is not None,
+            "bounced": data.bounced_at is not None,
+        }
+        return {**asdict(data), **flags}
 
 
-class CustomerPage(BaseModel):
+class CustomerPage(_Page):
     items: list[CustomerOut]
     next_after: UUID | None = Field(
         description="Pass as `after` for the next page; null on the last page."
@@ -102,7 +108,7 @@ class GroupPatch(_Body):
     description: str | None = None
 
 
-class GroupOut(BaseModel):
+class GroupOut(_Out):
     id: UUID
     name: str
     description: str
@@ -112,19 +118,8 @@ class GroupOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, group: Group) -> GroupOut:
-        return cls(
-            id=group.id,
-            name=group.name,
-            description=group.description,
-            member_count=group.member_count,
-            created_at=group.created_at,
-            updated_at=group.updated_at,
-        )
 
-
-class GroupPage(BaseModel):
+class GroupPage(_Page):
     items: list[GroupOut]
     next_after: UUID | None
 
@@ -173,22 +168,12 @@ class ImportReportOut(BaseModel):
 
     @classmethod
     def of(cls, fmt: str, report: ImportReport) -> ImportReportOut:
-        return cls(
-            format=fmt,
-            rows=report.rows,
-            inserted=report.inserted,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            rejected=report.rejected,
-            rejected_by_reason=dict(report.rejected_by_reason),
-            rejects=[
-                RejectOut(line=r.line, value=r.value, reason=r.reason) for r in report.rejects
-            ],
-            rejects_truncated=report.rejected > len(report.rejects),
-        )
+        truncated = report.rejected > len(report.rejects)
+        derived = {"format": fmt, "rejected": report.rejected, "rejects_truncated": truncated}
+        return cls.model_validate(asdict(report) | derived)
 
 
-class SuppressionOut(BaseModel):
+class SuppressionOut(_Out):
     id: UUID
     address: str = Field(description="The address, in lower case.")
     reason: Reason = Field(description="unsubscribed, bounced or complained.")
@@ -199,19 +184,8 @@ class SuppressionOut(BaseModel):
     customer_id: UUID | None = Field(description="The customer it was learnt from, if any.")
     created_at: datetime = Field(description="When the address opted out.")
 
-    @classmethod
-    def of(cls, entry: Suppression) -> SuppressionOut:
-        return cls(
-            id=entry.id,
-            address=entry.address,
-            reason=entry.reason,
-            source=entry.source,
-            customer_id=entry.customer_id,
-            created_at=entry.created_at,
-        )
 
-
-class SuppressionPage(BaseModel):
+class SuppressionPage(_Page):
     items: list[SuppressionOut]
     next_after: UUID | None
 
@@ -233,13 +207,13 @@ class LiftOut(BaseModel):
     def of(cls, lift: Lift) -> LiftOut:
         return cls(
             id=lift.id,
-            entry=SuppressionOut.of(lift.entry),
+            entry=SuppressionOut.model_validate(lift.entry),
             lifted_at=lift.lifted_at,
             lifted_by=lift.lifted_by,
             reason=lift.note,
         )
 
 
-class LiftPage(BaseModel):
+class LiftPage(_Page):
     items: list[LiftOut]
     next_after: UUID | None

@@ -21,10 +21,9 @@ from recipients.api.models import (
     LiftPage,
     SuppressionOut,
     SuppressionPage,
-    next_after,
 )
 from recipients.customers import Reason
-from recipients.ports import Suppressions
+from recipients.ports import SuppressionFilter, Suppressions
 from servicekit.errors import Invalid
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"], responses=ERROR_RESPONSES)
@@ -48,13 +47,9 @@ async def list_suppressions(
     reason: ReasonFilter = None,
     address: Annotated[str | None, Query(description="Exact address, any case.")] = None,
 ) -> SuppressionPage:
-    page = await suppressions.page(
-        principal.tenant_id, after=after, limit=limit, reason=reason, address=address
-    )
-    return SuppressionPage(
-        items=[SuppressionOut.of(e) for e in page],
-        next_after=next_after(page, limit),
-    )
+    only = SuppressionFilter(reason, address)
+    page = await suppressions.page(principal.tenant_id, after=after, limit=limit, only=only)
+    return SuppressionPage.of(page, limit)
 
 
 @router.get(
@@ -89,8 +84,9 @@ async def _export(
     if fmt == "csv":
         yield ",".join(EXPORT_COLUMNS) + "\r\n"
     after = None
-    while page := await suppressions.page(tenant_id, after=after, limit=EXPORT_PAGE, reason=reason):
-        rows = [SuppressionOut.of(e).model_dump(mode="json") for e in page]
+    only = SuppressionFilter(reason)
+    while page := await suppressions.page(tenant_id, after=after, limit=EXPORT_PAGE, only=only):
+        rows = [SuppressionOut.model_validate(e).model_dump(mode="json") for e in page]
         if fmt == "csv":
             out = io.StringIO()
             csv.writer(out).writerows([row[c] or "" for c in EXPORT_COLUMNS] for row in rows)
@@ -132,7 +128,4 @@ async def list_lifts(
     principal: Reader, suppressions: SuppressionsDep, after: After = None, limit: Limit = 100
 ) -> LiftPage:
     page = await suppressions.lifts(principal.tenant_id, after=after, limit=limit)
-    return LiftPage(
-        items=[LiftOut.of(lift) for lift in page],
-        next_after=next_after(page, limit),
-    )
+    return LiftPage.of([LiftOut.of(lift) for lift in page], limit)
