@@ -13,6 +13,7 @@ from composer.domain import (
     Campaign,
     CampaignState,
     Directory,
+    Hits,
     Progress,
     RegisteredSender,
     Tenant,
@@ -33,6 +34,16 @@ class Resolved:
 
     recipient: RecipientResolved
     excluded: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderPage:
+    """One page of a folder: scheduled by due time ascending, the others most recently
+    changed first; `after` is the (sort key, id) of the previous page's last row."""
+
+    state: CampaignState
+    limit: int = 50
+    after: tuple[datetime, UUID] | None = None
 
 
 class Audience(Protocol):
@@ -77,16 +88,7 @@ class Tx(Protocol):
 
     async def save_progress(self, progress: Progress) -> None: ...
 
-    async def add_hits(
-        self,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        *,
-        opens: int = 0,
-        clicks: int = 0,
-        machine_opens: int = 0,
-        machine_clicks: int = 0,
-    ) -> None: ...
+    async def add_hits(self, tenant_id: UUID, campaign_id: UUID, hits: Hits) -> None: ...
 
     async def first_seen(self, event_id: UUID) -> bool:
         """Records the event id; False when it was handled before (a redelivery)."""
@@ -140,17 +142,7 @@ class Store(Protocol):
         """A plain read, without a lock."""
         ...
 
-    async def list_campaigns(
-        self,
-        tenant_id: UUID,
-        state: CampaignState,
-        *,
-        limit: int,
-        after: tuple[datetime, UUID] | None,
-    ) -> list[Campaign]:
-        """One page of a folder: scheduled by due time ascending, the others most recently
-        changed first; `after` is the (sort key, id) of the previous page's last row."""
-        ...
+    async def list_campaigns(self, tenant_id: UUID, page: FolderPage) -> list[Campaign]: ...
 
     async def users(self, tenant_id: UUID) -> list[User]: ...
 

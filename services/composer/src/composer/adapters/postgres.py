@@ -13,17 +13,20 @@ from uuid import UUID
 
 import asyncpg
 
+from composer.adapters.rows import from_row
 from composer.adapters.sending_domains import SendingDomainRows
 from composer.domain import (
     Campaign,
     CampaignContent,
     CampaignState,
     Directory,
+    Hits,
     Progress,
     RegisteredSender,
     Tenant,
     User,
 )
+from composer.ports import FolderPage
 from contracts import Event
 from servicekit import outbox
 from servicekit.auth import Principal, Role, hash_secret, split_key
@@ -33,46 +36,28 @@ Q = load_queries(Path(__file__).with_name("queries.sql"))
 
 
 def _tenant(r: asyncpg.Record) -> Tenant:
-    return Tenant(r["id"], r["company_name"], r["postal_address"], r["contact"], r["time_zone"])
+    return from_row(Tenant, r)
 
 
 def _user(r: asyncpg.Record) -> User:
-    return User(
-        r["id"], r["tenant_id"], r["name"], r["email"], r["signature"], Role.parse(r["role"])
-    )
+    return from_row(User, r, {"role": Role.parse(r["role"])})
 
 
 def _sender(r: asyncpg.Record) -> RegisteredSender:
-    return RegisteredSender(r["id"], r["tenant_id"], r["name"], r["email"], r["created_by"])
+    return from_row(RegisteredSender, r)
 
 
 def _campaign(r: asyncpg.Record) -> Campaign:
-    return Campaign(
-        id=r["id"],
-        tenant_id=r["tenant_id"],
-        state=CampaignState(r["state"]),
-        content=CampaignContent.model_validate_json(r["content"]),
-        merge_fields=list(r["merge_fields"]),
-        footer_disabled_by=r["footer_disabled_by"],
-        footer_disabled_at=r["footer_disabled_at"],
-        created_by=r["created_by"],
-        created_at=r["created_at"],
-        updated_by=r["updated_by"],
-        updated_at=r["updated_at"],
-        scheduled_for=r["scheduled_for"],
-        scheduled_by=r["scheduled_by"],
-        released_at=r["released_at"],
-        completed_at=r["completed_at"],
-        cancelled_by=r["cancelled_by"],
-        cancelled_at=r["cancelled_at"],
-        last_error=r["last_error"],
-    )
+    converted = {
+        "state": CampaignState(r["state"]),
+        "content": CampaignContent.model_validate_json(r["content"]),
+        "merge_fields": list(r["merge_fields"]),
+    }
+    return from_row(Campaign, r, converted)
 
 
 def _progress(r: asyncpg.Record) -> Progress:
-    values = dict(r)
-    values["excluded"] = json.loads(values["excluded"])
-    return Progress(**values)
+    return from_row(Progress, r, {"excluded": json.loads(r["excluded"])})
 
 
 class PostgresTx(SendingDomainRows):
@@ -149,19 +134,9 @@ class PostgresTx(SendingDomainRows):
             p.delivery_sequence,
         )
 
-    async def add_hits(
-        self,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        *,
-        opens: int = 0,
-        clicks: int = 0,
-        machine_opens: int = 0,
-        machine_clicks: int = 0,
-    ) -> None:
-        await self._conn.execute(
-            Q["add_hits"], tenant_id, campaign_id, opens, clicks, machine_opens, machine_clicks
-        )
+    async def add_hits(self, tenant_id: UUID, campaign_id: UUID, hits: Hits) -> None:
+        counts = (hits.opens, hits.clicks, hits.machine_opens, hits.machine_clicks)
+        await self._conn.execute(Q["add_hits"], tenant_id, campaign_id, *counts)
 
     async def first_seen(self, event_id: UUID) -> bool:
         return await self._conn.fetchval(Q["first_seen"], event_id) is not None
@@ -227,20 +202,13 @@ class PostgresStore:
         row = await self._pool.fetchrow(Q["campaign"], tenant_id, campaign_id)
         return _campaign(row) if row else None
 
-    async def list_campaigns(
-        self,
-        tenant_id: UUID,
-        state: CampaignState,
-        *,
-        limit: int,
-        after: tuple[datetime, UUID] | None,
-    ) -> list[Campaign]:
-        key, last_id = after or (None, None)
-        if state is CampaignState.SCHEDULED:
-            rows = await self._pool.fetch(Q["list_scheduled"], tenant_id, limit, key, last_id)
+    async def list_campaigns(self, tenant_id: UUID, page: FolderPage) -> list[Campaign]:
+        key, last_id = page.after or (None, None)
+        if page.state is CampaignState.SCHEDULED:
+            rows = await self._pool.fetch(Q["list_scheduled"], tenant_id, page.limit, key, last_id)
         else:
             rows = await self._pool.fetch(
-                Q["list_folder"], tenant_id, limit, key, last_id, str(state)
+                Q["list_folder"], tenant_id, page.limit, key, last_id, str(page.state)
             )
         return [_campaign(r) for r in rows]
 
