@@ -17,14 +17,13 @@ from composer.domain import (
     Campaign,
     CampaignState,
     Directory,
-    Hits,
     Progress,
     RegisteredSender,
     Tenant,
     User,
 )
 from composer.domain_handlers import SendingTools
-from composer.ports import FolderPage, Resolved
+from composer.ports import FolderPage, Hit, Resolved
 from composer.previews import Previewer
 from composer.sending_domains import (
     DkimKey,
@@ -116,10 +115,10 @@ class FakeTx:
     async def save_progress(self, progress: Progress) -> None:
         self.s.progress[progress.campaign_id] = copy.deepcopy(progress)
 
-    async def add_hits(self, tenant_id: UUID, campaign_id: UUID, hits: Hits) -> None:
+    async def add_hit(self, tenant_id: UUID, campaign_id: UUID, hit: Hit) -> None:
         p = self.s.progress.get(campaign_id)
         if p and p.tenant_id == tenant_id:
-            p.add(hits)
+            setattr(p, hit.counter, getattr(p, hit.counter) + 1)
 
     async def first_seen(self, event_id: UUID) -> bool:
         if event_id in self.s.seen:

@@ -257,24 +257,6 @@ def complete(campaign: Campaign, now: datetime) -> bool:
 # ---------------------------------------------------------------- progress
 
 
-@dataclass(frozen=True)
-class Hits:
-    """Opens and clicks to add to a campaign's progress; automatic ones are counted apart."""
-
-    opens: int = 0
-    clicks: int = 0
-    machine_opens: int = 0
-    machine_clicks: int = 0
-
-    @classmethod
-    def open(cls, machine: bool) -> Hits:
-        return cls(machine_opens=1) if machine else cls(opens=1)
-
-    @classmethod
-    def click(cls, machine: bool) -> Hits:
-        return cls(machine_clicks=1) if machine else cls(clicks=1)
-
-
 @dataclass
 class Progress:
     campaign_id: UUID
@@ -310,12 +292,6 @@ class Progress:
             self.sent + self.bounced + self.soft_bounced + self.failed + self.unknown
             + self.suppressed
         )  # fmt: skip
-
-    def add(self, hits: Hits) -> None:
-        self.opens += hits.opens
-        self.clicks += hits.clicks
-        self.machine_opens += hits.machine_opens
-        self.machine_clicks += hits.machine_clicks
 
     def delivered_all(self) -> bool:
         """Every recipient the audience counted reached a final state."""

@@ -6,14 +6,13 @@ from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 from composer.domain import (
     Campaign,
     CampaignState,
     Directory,
-    Hits,
     Progress,
     RegisteredSender,
     Tenant,
@@ -44,6 +43,19 @@ class FolderPage:
     state: CampaignState
     limit: int = 50
     after: tuple[datetime, UUID] | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One open or click; automatic ones (scanners, link checkers) are counted apart."""
+
+    kind: Literal["opens", "clicks"]
+    machine: bool = False
+
+    @property
+    def counter(self) -> str:
+        """The progress counter it adds one to: opens, clicks, machine_opens or machine_clicks."""
+        return f"machine_{self.kind}" if self.machine else self.kind
 
 
 class Audience(Protocol):
@@ -88,7 +100,9 @@ class Tx(Protocol):
 
     async def save_progress(self, progress: Progress) -> None: ...
 
-    async def add_hits(self, tenant_id: UUID, campaign_id: UUID, hits: Hits) -> None: ...
+    async def add_hit(self, tenant_id: UUID, campaign_id: UUID, hit: Hit) -> None:
+        """Adds one to the hit's counter of the campaign's progress."""
+        ...
 
     async def first_seen(self, event_id: UUID) -> bool:
         """Records the event id; False when it was handled before (a redelivery)."""

@@ -20,19 +20,20 @@ from composer.domain import (
     CampaignContent,
     CampaignState,
     Directory,
-    Hits,
     Progress,
     RegisteredSender,
     Tenant,
     User,
 )
-from composer.ports import FolderPage
+from composer.ports import FolderPage, Hit
 from contracts import Event
 from servicekit import outbox
 from servicekit.auth import Principal, Role, hash_secret, split_key
 from servicekit.db import load_queries
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
+#: The counters add_hits increments, in the order of its parameters.
+_HIT_COUNTERS = ("opens", "clicks", "machine_opens", "machine_clicks")
 
 
 def _tenant(r: asyncpg.Record) -> Tenant:
@@ -134,8 +135,8 @@ class PostgresTx(SendingDomainRows):
             p.delivery_sequence,
         )
 
-    async def add_hits(self, tenant_id: UUID, campaign_id: UUID, hits: Hits) -> None:
-        counts = (hits.opens, hits.clicks, hits.machine_opens, hits.machine_clicks)
+    async def add_hit(self, tenant_id: UUID, campaign_id: UUID, hit: Hit) -> None:
+        counts = [int(hit.counter == c) for c in _HIT_COUNTERS]
         await self._conn.execute(Q["add_hits"], tenant_id, campaign_id, *counts)
 
     async def first_seen(self, event_id: UUID) -> bool:
