@@ -49,6 +49,13 @@ class Api:
         """A preview or test send of the campaign, for the chosen recipient (none: its only one)."""
         return await self.call("POST", f"/v1/campaigns/{campaign}/{action}", who, json=choice or {})
 
+    async def draft_for_customer(self, action: str, status: int) -> tuple[str, dict[str, Any]]:
+        """A new draft, previewed or test-sent for the customer: its id and the answer."""
+        campaign = await self.draft()
+        response = await self.render(campaign, action, {"customer_id": str(self.customer)})
+        assert response.status_code == status, response.text
+        return campaign, response.json()
+
     def released(self) -> list[CampaignScheduled]:
         return [e for e in self.store.state.outbox if isinstance(e, CampaignScheduled)]
 
@@ -70,10 +77,7 @@ async def api(store, clock) -> AsyncIterator[Api]:
 
 
 async def test_a_preview_renders_for_the_chosen_customer_with_links_that_count_nothing(api):
-    campaign = await api.draft()
-    response = await api.render(campaign, "preview", {"customer_id": str(api.customer)})
-    assert response.status_code == 200, response.text
-    shown = response.json()
+    _, shown = await api.draft_for_customer("preview", 200)
     assert shown["subject"] == "Hello Taro"
     assert shown["to"] == "taro@customers.example"
     assert shown["from"] == "Mei <mei@acme.example>"
@@ -109,10 +113,7 @@ async def test_a_preview_needs_a_customer_when_the_campaign_has_several(api):
 
 
 async def test_a_test_send_goes_to_the_caller_only_and_leaves_the_campaign_a_draft(api):
-    campaign = await api.draft()
-    response = await api.render(campaign, "test-send", {"customer_id": str(api.customer)})
-    assert response.status_code == 202, response.text
-    answer = response.json()
+    campaign, answer = await api.draft_for_customer("test-send", 202)
     assert answer["to"] == "mei@acme.example"
     [test] = api.released()
     assert test.kind == "test"
