@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from composer_tests_fakes import SECRET, draft
+from composer_tests_fakes import SECRET
+from composer_tests_helpers import draft
 
 from composer import accounts, handlers
 from composer.accounts import SenderInput, TenantInput, UserInput

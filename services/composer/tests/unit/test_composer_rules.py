@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from composer_tests_fakes import on_behalf
+from composer_tests_helpers import on_behalf
 
 from composer import handlers
 from composer.domain import CampaignContent

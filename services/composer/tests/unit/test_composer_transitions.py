@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from composer_tests_fakes import draft, on_behalf
+from composer_tests_helpers import draft, on_behalf
 
 from composer import handlers
 from contracts import CampaignCancelled, CampaignScheduled
