@@ -52,6 +52,10 @@ def _tenant(r: asyncpg.Record) -> Tenant:
     return from_row(Tenant, r)
 
 
+def _tenant_columns(t: Tenant) -> tuple[object, ...]:
+    return t.id, t.company_name, t.postal_address, t.contact, t.time_zone
+
+
 def _user(r: asyncpg.Record) -> User:
     return from_row(User, r, {"role": Role.parse(r["role"])})
 
@@ -67,10 +71,6 @@ def _campaign(r: asyncpg.Record) -> Campaign:
         "merge_fields": list(r["merge_fields"]),
     }
     return from_row(Campaign, r, converted)
-
-
-def _tenant_columns(t: Tenant) -> tuple[object, ...]:
-    return t.id, t.company_name, t.postal_address, t.contact, t.time_zone
 
 
 def _progress(r: asyncpg.Record) -> Progress:
