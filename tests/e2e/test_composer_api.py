@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,8 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from contracts import CampaignScheduled, decode_any, topics
-from testkit.dns import verify_sending_domains
-from testkit.platform import Api
+from testkit.platform import new_tenant
 
 COMPOSER = os.environ.get("COMPOSER_URL", "http://127.0.0.1:8001")
 
@@ -29,30 +24,10 @@ async def admin() -> dict[str, str]:
             (await http.get("/healthz")).raise_for_status()
         except httpx.HTTPError as exc:
             pytest.fail(f"composer is not running at {COMPOSER} ({exc!r}): run `make up`")
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "composer",
-            "bootstrap",
-            "--company",
-            "E2E KK",
-            "--address",
-            "1-1 Marunouchi, Tokyo",
-            "--admin-name",
-            "E2E Admin",
-            "--admin-email",
-            f"admin-{uuid.uuid4().hex[:6]}@e2e.example",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = json.loads(done.stdout)["api_key"]
-    # The admin's domain, registered by bootstrap, must be verified before anything is sent.
-    await verify_sending_domains(Api(COMPOSER, key))
-    return {"Authorization": f"Bearer {key}"}
+    # Through the operator command; the admin's sending domain is verified before anything
+    # is sent.
+    tenant = await new_tenant("E2E KK")
+    return {"Authorization": f"Bearer {tenant.admin.composer.key}"}
 
 
 async def test_a_scheduled_campaign_is_released_once_and_a_cancelled_one_never(admin, stack):

@@ -23,7 +23,7 @@ from composer.domain import (
     User,
 )
 from composer.domain_handlers import SendingTools
-from composer.ports import Resolved
+from composer.ports import FolderPage, Hit, Resolved
 from composer.previews import Previewer
 from composer.sending_domains import (
     DkimKey,
@@ -115,22 +115,10 @@ class FakeTx:
     async def save_progress(self, progress: Progress) -> None:
         self.s.progress[progress.campaign_id] = copy.deepcopy(progress)
 
-    async def add_hits(
-        self,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        *,
-        opens: int = 0,
-        clicks: int = 0,
-        machine_opens: int = 0,
-        machine_clicks: int = 0,
-    ) -> None:
+    async def add_hit(self, tenant_id: UUID, campaign_id: UUID, hit: Hit) -> None:
         p = self.s.progress.get(campaign_id)
         if p and p.tenant_id == tenant_id:
-            p.opens += opens
-            p.clicks += clicks
-            p.machine_opens += machine_opens
-            p.machine_clicks += machine_clicks
+            setattr(p, hit.counter, getattr(p, hit.counter) + 1)
 
     async def first_seen(self, event_id: UUID) -> bool:
         if event_id in self.s.seen:
@@ -223,21 +211,14 @@ class FakeStore:
     async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
         return await self.tx.campaign(tenant_id, campaign_id)
 
-    async def list_campaigns(
-        self,
-        tenant_id: UUID,
-        state: CampaignState,
-        *,
-        limit: int,
-        after: tuple[datetime, UUID] | None,
-    ) -> list[Campaign]:
+    async def list_campaigns(self, tenant_id: UUID, page: FolderPage) -> list[Campaign]:
         rows = [
             c
             for c in self.state.campaigns.values()
-            if c.tenant_id == tenant_id and c.state is state
+            if c.tenant_id == tenant_id and c.state is page.state
         ]
         rows.sort(key=lambda c: (c.updated_at, c.id), reverse=True)
-        return rows[:limit]
+        return rows[: page.limit]
 
     async def users(self, tenant_id: UUID) -> list[User]:
         return [u for u in self.state.users.values() if u.tenant_id == tenant_id]

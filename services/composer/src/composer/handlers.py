@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from composer import domain, from_rules, rules, snapshot
 from composer.domain import Campaign, CampaignContent, CampaignState, Directory, Progress
-from composer.ports import Clock, Store, Tx
+from composer.ports import Clock, FolderPage, Store, Tx
 from contracts import CampaignCancelled, CampaignScheduled, UnknownResolution
 from servicekit.auth import Principal
 from servicekit.errors import Conflict, Invalid, NotFound
@@ -82,7 +82,7 @@ async def list_campaigns(
     state = domain.FOLDERS.get(folder)
     if state is None:
         raise Invalid.one("folder", f"must be one of {', '.join(domain.FOLDERS)}")
-    return await store.list_campaigns(actor.tenant_id, state, limit=limit, after=after)
+    return await store.list_campaigns(actor.tenant_id, FolderPage(state, limit, after))
 
 
 async def delete_campaign(campaign_id: UUID, *, actor: Principal, store: Store) -> None:

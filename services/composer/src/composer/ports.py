@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 from composer.domain import (
@@ -33,6 +33,29 @@ class Resolved:
 
     recipient: RecipientResolved
     excluded: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderPage:
+    """One page of a folder: scheduled by due time ascending, the others most recently
+    changed first; `after` is the (sort key, id) of the previous page's last row."""
+
+    state: CampaignState
+    limit: int = 50
+    after: tuple[datetime, UUID] | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One open or click; automatic ones (scanners, link checkers) are counted apart."""
+
+    kind: Literal["opens", "clicks"]
+    machine: bool = False
+
+    @property
+    def counter(self) -> str:
+        """The progress counter it adds one to: opens, clicks, machine_opens or machine_clicks."""
+        return f"machine_{self.kind}" if self.machine else self.kind
 
 
 class Audience(Protocol):
@@ -77,16 +100,9 @@ class Tx(Protocol):
 
     async def save_progress(self, progress: Progress) -> None: ...
 
-    async def add_hits(
-        self,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        *,
-        opens: int = 0,
-        clicks: int = 0,
-        machine_opens: int = 0,
-        machine_clicks: int = 0,
-    ) -> None: ...
+    async def add_hit(self, tenant_id: UUID, campaign_id: UUID, hit: Hit) -> None:
+        """Adds one to the hit's counter of the campaign's progress."""
+        ...
 
     async def first_seen(self, event_id: UUID) -> bool:
         """Records the event id; False when it was handled before (a redelivery)."""
@@ -140,17 +156,7 @@ class Store(Protocol):
         """A plain read, without a lock."""
         ...
 
-    async def list_campaigns(
-        self,
-        tenant_id: UUID,
-        state: CampaignState,
-        *,
-        limit: int,
-        after: tuple[datetime, UUID] | None,
-    ) -> list[Campaign]:
-        """One page of a folder: scheduled by due time ascending, the others most recently
-        changed first; `after` is the (sort key, id) of the previous page's last row."""
-        ...
+    async def list_campaigns(self, tenant_id: UUID, page: FolderPage) -> list[Campaign]: ...
 
     async def users(self, tenant_id: UUID) -> list[User]: ...
 

@@ -4,7 +4,7 @@ a redelivered event finds its id recorded and changes nothing."""
 from __future__ import annotations
 
 from composer import domain
-from composer.ports import Clock, Store, Tx
+from composer.ports import Clock, Hit, Store, Tx
 from contracts import AudienceResolved, Clicked, DeliveryProgress, Opened
 
 
@@ -36,25 +36,17 @@ async def on_delivery_progress(event: DeliveryProgress, *, store: Store, clock: 
 
 
 async def on_opened(event: Opened, *, store: Store) -> None:
-    async with store.transaction() as tx:
-        if await tx.first_seen(event.event_id):
-            await tx.add_hits(
-                event.tenant_id,
-                event.campaign_id,
-                opens=0 if event.machine else 1,
-                machine_opens=1 if event.machine else 0,
-            )
+    await _count(event, Hit("opens", event.machine), store)
 
 
 async def on_clicked(event: Clicked, *, store: Store) -> None:
+    await _count(event, Hit("clicks", event.machine), store)
+
+
+async def _count(event: Opened | Clicked, hit: Hit, store: Store) -> None:
     async with store.transaction() as tx:
         if await tx.first_seen(event.event_id):
-            await tx.add_hits(
-                event.tenant_id,
-                event.campaign_id,
-                clicks=0 if event.machine else 1,
-                machine_clicks=1 if event.machine else 0,
-            )
+            await tx.add_hit(event.tenant_id, event.campaign_id, hit)
 
 
 async def _settle(

@@ -8,14 +8,25 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from composer import from_rules
-from composer.domain import Campaign, Directory, User
+from composer.domain import Campaign, Directory, Tenant, User
 from composer.rules import MAX_SNAPSHOT_BYTES
 from contracts import Address, CampaignScheduled, Footer, StaffMember, encode, merge
 from servicekit.errors import Invalid
+from servicekit.outputs import fields_for
 
 
 def staff_member(user: User) -> StaffMember:
     return StaffMember(user_id=user.id, name=user.name, email=user.email, signature=user.signature)
+
+
+def footer(campaign: Campaign, tenant: Tenant) -> Footer:
+    """The tenant's legal footer, on or off as the campaign has it."""
+    switch = {
+        "enabled": campaign.content.footer_enabled,
+        "disabled_by_user_id": campaign.footer_disabled_by,
+        "disabled_at": campaign.footer_disabled_at,
+    }
+    return Footer(**fields_for(Footer, tenant, switch))
 
 
 def resolve_sender(campaign: Campaign, directory: Directory) -> tuple[Address, UUID | None, UUID]:
@@ -57,38 +68,26 @@ def build(campaign: Campaign, directory: Directory, *, now: datetime) -> Campaig
         raise Invalid(unverified)
     tenant = directory.tenant
     try:
-        event = CampaignScheduled(
-            tenant_id=campaign.tenant_id,
-            occurred_at=now,
-            campaign_id=campaign.id,
-            kind=content.kind,
-            name=content.name,
-            subject=content.subject,
-            html_body=content.html_body or None,
-            text_body=content.text_body or None,
-            merge_fields=merge.used_fields(content.subject, content.html_body, content.text_body),
-            exclude_missing_merge=content.exclude_missing_merge,
-            footer=Footer(
-                enabled=content.footer_enabled,
-                company_name=tenant.company_name,
-                postal_address=tenant.postal_address,
-                contact=tenant.contact,
-                disabled_by_user_id=campaign.footer_disabled_by,
-                disabled_at=campaign.footer_disabled_at,
+        # Footer and staff are validated here too: a bad value refuses the release.
+        composed_now = {
+            "occurred_at": now,
+            "campaign_id": campaign.id,
+            "html_body": content.html_body or None,
+            "text_body": content.text_body or None,
+            "merge_fields": merge.used_fields(
+                content.subject, content.html_body, content.text_body
             ),
-            tracking=content.tracking,
-            recipients=content.recipients,
-            sender_mode=content.sender_mode,
-            sender=sender,
-            sender_user_id=sender_user_id,
-            send_as_owner=content.send_as_owner,
-            operator=staff_member(creator),
-            notify_user_id=notify_user_id,
-            staff=[staff_member(u) for u in directory.users],
-            time_zone=tenant.time_zone,
-            scheduled_for=campaign.scheduled_for,
-            signing_keys=from_rules.signing_keys(content, campaign.created_by, directory),
-        )
+            "footer": footer(campaign, tenant),
+            "sender": sender,
+            "sender_user_id": sender_user_id,
+            "notify_user_id": notify_user_id,
+            "operator": staff_member(creator),
+            "staff": [staff_member(u) for u in directory.users],
+            "time_zone": tenant.time_zone,
+            "signing_keys": from_rules.signing_keys(content, campaign.created_by, directory),
+        }
+        # The rest (subject, recipients, tracking, ...) is the content's and the campaign's.
+        event = CampaignScheduled(**fields_for(CampaignScheduled, content, campaign, composed_now))
     except ValidationError as exc:
         raise Invalid.one("campaign", f"cannot be released as composed: {exc}") from exc
     if len(encode(event)) > MAX_SNAPSHOT_BYTES:

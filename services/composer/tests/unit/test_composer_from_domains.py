@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from composer_tests_fakes import SECRET
+from composer_tests_helpers import draft
 
 from composer import accounts, handlers
 from composer.accounts import SenderInput, TenantInput, UserInput
-from composer.domain import CampaignContent
 from contracts import CampaignScheduled
 from mailkit.keys import KeyVault
 from servicekit.auth import Role
@@ -27,16 +26,6 @@ def tenant(store):
 @pytest.fixture
 def manager(store, tenant):
     return store.add_user(tenant, Role.MANAGER, email="max@acme.example")
-
-
-async def draft(store, clock, actor, **overrides: Any):
-    values: dict[str, Any] = {
-        "subject": "News",
-        "text_body": "Hello {{ first_name }}",
-        "recipients": {"customer_ids": [str(uuid.uuid4())]},
-    }
-    body = CampaignContent.model_validate(values | overrides)
-    return await handlers.create_campaign(body, actor=actor, store=store, clock=clock)
 
 
 async def refused(store, clock, actor, campaign) -> list[Any]:

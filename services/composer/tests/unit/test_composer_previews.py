@@ -43,6 +43,19 @@ class Api:
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
+    async def render(
+        self, campaign: str, action: str, choice: dict[str, str] | None = None, who: str = "member"
+    ) -> httpx.Response:
+        """A preview or test send of the campaign, for the chosen recipient (none: its only one)."""
+        return await self.call("POST", f"/v1/campaigns/{campaign}/{action}", who, json=choice or {})
+
+    async def draft_for_customer(self, action: str, status: int) -> tuple[str, dict[str, Any]]:
+        """A new draft, previewed or test-sent for the customer: its id and the answer."""
+        campaign = await self.draft()
+        response = await self.render(campaign, action, {"customer_id": str(self.customer)})
+        assert response.status_code == status, response.text
+        return campaign, response.json()
+
     def released(self) -> list[CampaignScheduled]:
         return [e for e in self.store.state.outbox if isinstance(e, CampaignScheduled)]
 
@@ -64,12 +77,7 @@ async def api(store, clock) -> AsyncIterator[Api]:
 
 
 async def test_a_preview_renders_for_the_chosen_customer_with_links_that_count_nothing(api):
-    campaign = await api.draft()
-    response = await api.call(
-        "POST", f"/v1/campaigns/{campaign}/preview", json={"customer_id": str(api.customer)}
-    )
-    assert response.status_code == 200, response.text
-    shown = response.json()
+    _, shown = await api.draft_for_customer("preview", 200)
     assert shown["subject"] == "Hello Taro"
     assert shown["to"] == "taro@customers.example"
     assert shown["from"] == "Mei <mei@acme.example>"
@@ -84,7 +92,7 @@ async def test_a_preview_renders_for_the_chosen_customer_with_links_that_count_n
 async def test_a_preview_says_why_the_campaign_would_leave_a_customer_out(api):
     api.audience.customers[api.customer].excluded = "unsubscribed"
     campaign = await api.draft()
-    response = await api.call("POST", f"/v1/campaigns/{campaign}/preview", json={})
+    response = await api.render(campaign, "preview")
     assert response.status_code == 200, response.text
     assert response.json()["excluded"] == "unsubscribed"
 
@@ -93,28 +101,19 @@ async def test_a_preview_needs_a_customer_when_the_campaign_has_several(api):
     campaign = await api.draft(
         recipients={"include_group_ids": [str(uuid.uuid4())], "customer_ids": [str(api.customer)]}
     )
-    response = await api.call("POST", f"/v1/campaigns/{campaign}/preview", json={})
+    response = await api.render(campaign, "preview")
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "customer_id"
-    unknown = await api.call(
-        "POST", f"/v1/campaigns/{campaign}/preview", json={"customer_id": str(uuid.uuid4())}
-    )
+    unknown = await api.render(campaign, "preview", {"customer_id": str(uuid.uuid4())})
     assert unknown.status_code == 404
-    both = await api.call(
-        "POST",
-        f"/v1/campaigns/{campaign}/preview",
-        json={"customer_id": str(api.customer), "email": "a@b.example"},
+    both = await api.render(
+        campaign, "preview", {"customer_id": str(api.customer), "email": "a@b.example"}
     )
     assert both.status_code == 422
 
 
 async def test_a_test_send_goes_to_the_caller_only_and_leaves_the_campaign_a_draft(api):
-    campaign = await api.draft()
-    response = await api.call(
-        "POST", f"/v1/campaigns/{campaign}/test-send", json={"customer_id": str(api.customer)}
-    )
-    assert response.status_code == 202, response.text
-    answer = response.json()
+    campaign, answer = await api.draft_for_customer("test-send", 202)
     assert answer["to"] == "mei@acme.example"
     [test] = api.released()
     assert test.kind == "test"
@@ -136,7 +135,7 @@ async def test_a_test_send_obeys_the_rules_of_a_real_send(api):
         text_body="Hi {{ first_name }}\n{{ sender_signature }}",
     )
     # Sent on behalf by someone without a signature: refused, as the real send would be.
-    response = await api.call("POST", f"/v1/campaigns/{campaign}/test-send", "manager", json={})
+    response = await api.render(campaign, "test-send", who="manager")
     assert response.status_code == 422, response.text
     assert api.released() == []
 
@@ -145,7 +144,7 @@ async def test_individual_mail_goes_to_one_customer_or_one_address(api):
     to_address = await api.draft(
         kind="individual", recipients={"addresses": ["hanako@partner.example"]}
     )
-    shown = await api.call("POST", f"/v1/campaigns/{to_address}/preview", json={})
+    shown = await api.render(to_address, "preview")
     assert shown.status_code == 200, shown.text
     assert shown.json()["to"] == "hanako@partner.example"
     sent = await api.call("POST", f"/v1/campaigns/{to_address}/send")

@@ -33,6 +33,16 @@ async def view(store, campaign, user):
     return await handlers.get_progress(campaign.id, actor=user, store=store)
 
 
+async def resolve_audience(store, clock, campaign, recipients, excluded):
+    event = AudienceResolved(
+        tenant_id=campaign.tenant_id,
+        campaign_id=campaign.id,
+        recipients=recipients,
+        excluded=excluded,
+    )
+    await progress.on_audience_resolved(event, store=store, clock=clock)
+
+
 def hit(model, campaign, **kw):
     return model(
         tenant_id=campaign.tenant_id,
@@ -46,16 +56,8 @@ def hit(model, campaign, **kw):
 
 async def test_audience_and_delivery_counters_make_the_progress(store, clock, sending):
     campaign, user = sending
-    await progress.on_audience_resolved(
-        AudienceResolved(
-            tenant_id=campaign.tenant_id,
-            campaign_id=campaign.id,
-            recipients=10,
-            excluded={"unsubscribed": 2, "bounced": 1, "missing_merge_value": 3},
-        ),
-        store=store,
-        clock=clock,
-    )
+    excluded = {"unsubscribed": 2, "bounced": 1, "missing_merge_value": 3}
+    await resolve_audience(store, clock, campaign, 10, excluded)
     await progress.on_delivery_progress(
         DeliveryProgress(
             tenant_id=campaign.tenant_id, campaign_id=campaign.id, total=10, sent=4, bounced=1
@@ -66,7 +68,7 @@ async def test_audience_and_delivery_counters_make_the_progress(store, clock, se
     state, counters = await view(store, campaign, user)
     assert state.state == "sending"
     assert (counters.total, counters.sent, counters.bounced) == (10, 4, 1)
-    assert counters.excluded == {"unsubscribed": 2, "bounced": 1, "missing_merge_value": 3}
+    assert counters.excluded == excluded
 
 
 async def test_the_latest_delivery_snapshot_wins_even_out_of_order(store, clock, sending):
@@ -142,16 +144,7 @@ async def test_delivery_cannot_declare_a_campaign_sent_by_itself(store, clock, s
 
 async def test_an_empty_audience_completes_at_once(store, clock, sending):
     campaign, user = sending
-    await progress.on_audience_resolved(
-        AudienceResolved(
-            tenant_id=campaign.tenant_id,
-            campaign_id=campaign.id,
-            recipients=0,
-            excluded={"unsubscribed": 5},
-        ),
-        store=store,
-        clock=clock,
-    )
+    await resolve_audience(store, clock, campaign, 0, {"unsubscribed": 5})
     state, counters = await view(store, campaign, user)
     assert state.state == "sent" and counters.excluded == {"unsubscribed": 5}
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from composer_tests_helpers import on_behalf
 
 from composer import handlers
 from composer.domain import CampaignContent
@@ -180,34 +181,26 @@ async def test_only_a_manager_or_above_may_change_the_sender(store, clock, membe
 async def test_a_manager_may_send_on_behalf_of_a_user_of_the_tenant(
     store, clock, tenant, member, manager
 ):
-    campaign = await create(
-        store, clock, manager, sender_mode="on_behalf_user", sender_user_id=str(member.user_id)
-    )
+    campaign = await create(store, clock, manager, **on_behalf(member))
     assert campaign.content.sender_user_id == member.user_id
 
 
-async def test_send_on_behalf_targets_must_belong_to_the_same_tenant(store, clock, manager):
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("user", "no such user in this tenant"),
+        ("registered", "no such registered sender in this tenant"),
+    ],
+)
+async def test_send_on_behalf_targets_must_belong_to_the_same_tenant(
+    store, clock, manager, target, reason
+):
     other = store.add_tenant()
     stranger = store.add_user(other, Role.ADMIN)
-    foreign_sender = store.add_sender(other, stranger)
+    foreign = stranger if target == "user" else store.add_sender(other, stranger)
     with pytest.raises(Invalid) as exc:
-        await create(
-            store,
-            clock,
-            manager,
-            sender_mode="on_behalf_user",
-            sender_user_id=str(stranger.user_id),
-        )
-    assert fields(exc) == {"sender_user_id": "no such user in this tenant"}
-    with pytest.raises(Invalid) as exc:
-        await create(
-            store,
-            clock,
-            manager,
-            sender_mode="on_behalf_registered",
-            sender_registered_id=str(foreign_sender.id),
-        )
-    assert fields(exc) == {"sender_registered_id": "no such registered sender in this tenant"}
+        await create(store, clock, manager, **on_behalf(foreign))
+    assert fields(exc) == {f"sender_{target}_id": reason}
 
 
 async def test_on_behalf_needs_its_target(store, clock, manager):
@@ -293,14 +286,8 @@ async def test_tracking_timings_default_to_daily(store, clock, member):
 
 
 async def on_behalf_with_signature(store, clock, manager, target):
-    return await create(
-        store,
-        clock,
-        manager,
-        text_body="Regards\n{{ sender_signature }}",
-        sender_mode="on_behalf_user",
-        sender_user_id=str(target.user_id),
-    )
+    text_body = "Regards\n{{ sender_signature }}"
+    return await create(store, clock, manager, text_body=text_body, **on_behalf(target))
 
 
 async def test_on_behalf_with_signature_field_is_refused_when_own_signature_is_empty(
@@ -329,14 +316,8 @@ async def test_the_logged_in_users_signature_is_what_counts(store, clock, tenant
 async def test_the_signature_rule_applies_to_registered_senders_too(store, clock, tenant):
     manager = store.add_user(tenant, Role.MANAGER, signature=" ")
     sender = store.add_sender(tenant, manager)
-    campaign = await create(
-        store,
-        clock,
-        manager,
-        html_body="<p>{{sender_signature}}</p>",
-        sender_mode="on_behalf_registered",
-        sender_registered_id=str(sender.id),
-    )
+    html_body = "<p>{{sender_signature}}</p>"
+    campaign = await create(store, clock, manager, html_body=html_body, **on_behalf(sender))
     with pytest.raises(Invalid):
         await handlers.send_now(campaign.id, actor=manager, store=store, clock=clock)
     store.set_signature(manager, "Manager")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
+from composer_tests_helpers import draft, on_behalf
 
 from composer import handlers
-from composer.domain import CampaignContent
 from contracts import CampaignCancelled, CampaignScheduled
 from servicekit.auth import Role
 from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
@@ -28,16 +26,6 @@ def member(store, tenant):
 @pytest.fixture
 def manager(store, tenant):
     return store.add_user(tenant, Role.MANAGER, name="Max Manager", signature="Max")
-
-
-async def draft(store, clock, actor, **overrides: Any):
-    values: dict[str, Any] = {
-        "subject": "News",
-        "text_body": "Hello {{ first_name }}",
-        "recipients": {"customer_ids": [str(uuid.uuid4())]},
-    }
-    body = CampaignContent.model_validate(values | overrides)
-    return await handlers.create_campaign(body, actor=actor, store=store, clock=clock)
 
 
 def scheduled_events(store) -> list[CampaignScheduled]:
@@ -235,13 +223,7 @@ async def test_a_campaign_whose_sender_vanished_returns_to_drafts_at_release(
     store, clock, tenant, manager
 ):
     registered = store.add_sender(tenant, manager)
-    campaign = await draft(
-        store,
-        clock,
-        manager,
-        sender_mode="on_behalf_registered",
-        sender_registered_id=str(registered.id),
-    )
+    campaign = await draft(store, clock, manager, **on_behalf(registered))
     await handlers.schedule_campaign(
         campaign.id, "2030-01-01T10:00", actor=manager, store=store, clock=clock
     )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 
+from composer.adapters.rows import from_row
 from composer.adapters.sending_domains import SendingDomainRows
 from composer.domain import (
     Campaign,
@@ -24,55 +25,56 @@ from composer.domain import (
     Tenant,
     User,
 )
+from composer.ports import FolderPage, Hit
 from contracts import Event
 from servicekit import outbox
 from servicekit.auth import Principal, Role, hash_secret, split_key
 from servicekit.db import load_queries
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
+#: The counters add_hits increments, in the order of its parameters.
+_HIT_COUNTERS = ("opens", "clicks", "machine_opens", "machine_clicks")
+T = TypeVar("T")
+
+
+async def _one(
+    db: asyncpg.Connection | asyncpg.Pool,
+    build: Callable[[asyncpg.Record], T],
+    query: str,
+    *args: object,
+) -> T | None:
+    """The named query's row, built; None when it finds none."""
+    row = await db.fetchrow(Q[query], *args)
+    return build(row) if row else None
 
 
 def _tenant(r: asyncpg.Record) -> Tenant:
-    return Tenant(r["id"], r["company_name"], r["postal_address"], r["contact"], r["time_zone"])
+    return from_row(Tenant, r)
+
+
+def _tenant_columns(t: Tenant) -> tuple[object, ...]:
+    return t.id, t.company_name, t.postal_address, t.contact, t.time_zone
 
 
 def _user(r: asyncpg.Record) -> User:
-    return User(
-        r["id"], r["tenant_id"], r["name"], r["email"], r["signature"], Role.parse(r["role"])
-    )
+    return from_row(User, r, {"role": Role.parse(r["role"])})
 
 
 def _sender(r: asyncpg.Record) -> RegisteredSender:
-    return RegisteredSender(r["id"], r["tenant_id"], r["name"], r["email"], r["created_by"])
+    return from_row(RegisteredSender, r)
 
 
 def _campaign(r: asyncpg.Record) -> Campaign:
-    return Campaign(
-        id=r["id"],
-        tenant_id=r["tenant_id"],
-        state=CampaignState(r["state"]),
-        content=CampaignContent.model_validate_json(r["content"]),
-        merge_fields=list(r["merge_fields"]),
-        footer_disabled_by=r["footer_disabled_by"],
-        footer_disabled_at=r["footer_disabled_at"],
-        created_by=r["created_by"],
-        created_at=r["created_at"],
-        updated_by=r["updated_by"],
-        updated_at=r["updated_at"],
-        scheduled_for=r["scheduled_for"],
-        scheduled_by=r["scheduled_by"],
-        released_at=r["released_at"],
-        completed_at=r["completed_at"],
-        cancelled_by=r["cancelled_by"],
-        cancelled_at=r["cancelled_at"],
-        last_error=r["last_error"],
-    )
+    converted = {
+        "state": CampaignState(r["state"]),
+        "content": CampaignContent.model_validate_json(r["content"]),
+        "merge_fields": list(r["merge_fields"]),
+    }
+    return from_row(Campaign, r, converted)
 
 
 def _progress(r: asyncpg.Record) -> Progress:
-    values = dict(r)
-    values["excluded"] = json.loads(values["excluded"])
-    return Progress(**values)
+    return from_row(Progress, r, {"excluded": json.loads(r["excluded"])})
 
 
 class PostgresTx(SendingDomainRows):
@@ -80,8 +82,7 @@ class PostgresTx(SendingDomainRows):
         self._conn = conn
 
     async def tenant(self, tenant_id: UUID, *, lock: bool = False) -> Tenant | None:
-        row = await self._conn.fetchrow(Q["lock_tenant" if lock else "tenant"], tenant_id)
-        return _tenant(row) if row else None
+        return await _one(self._conn, _tenant, "lock_tenant" if lock else "tenant", tenant_id)
 
     async def directory(self, tenant_id: UUID) -> Directory | None:
         tenant = await self.tenant(tenant_id)
@@ -93,8 +94,7 @@ class PostgresTx(SendingDomainRows):
         return Directory(tenant, users, senders, domains)
 
     async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
-        row = await self._conn.fetchrow(Q["lock_campaign"], tenant_id, campaign_id)
-        return _campaign(row) if row else None
+        return await _one(self._conn, _campaign, "lock_campaign", tenant_id, campaign_id)
 
     async def due_campaigns(self, now: datetime, limit: int) -> list[Campaign]:
         return [_campaign(r) for r in await self._conn.fetch(Q["due_campaigns"], now, limit)]
@@ -126,8 +126,7 @@ class PostgresTx(SendingDomainRows):
         await self._conn.execute(Q["delete_campaign"], tenant_id, campaign_id)
 
     async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None:
-        row = await self._conn.fetchrow(Q["lock_progress"], tenant_id, campaign_id)
-        return _progress(row) if row else None
+        return await _one(self._conn, _progress, "lock_progress", tenant_id, campaign_id)
 
     async def save_progress(self, p: Progress) -> None:
         await self._conn.execute(
@@ -149,19 +148,9 @@ class PostgresTx(SendingDomainRows):
             p.delivery_sequence,
         )
 
-    async def add_hits(
-        self,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        *,
-        opens: int = 0,
-        clicks: int = 0,
-        machine_opens: int = 0,
-        machine_clicks: int = 0,
-    ) -> None:
-        await self._conn.execute(
-            Q["add_hits"], tenant_id, campaign_id, opens, clicks, machine_opens, machine_clicks
-        )
+    async def add_hit(self, tenant_id: UUID, campaign_id: UUID, hit: Hit) -> None:
+        counts = [int(hit.counter == c) for c in _HIT_COUNTERS]
+        await self._conn.execute(Q["add_hits"], tenant_id, campaign_id, *counts)
 
     async def first_seen(self, event_id: UUID) -> bool:
         return await self._conn.fetchval(Q["first_seen"], event_id) is not None
@@ -170,22 +159,16 @@ class PostgresTx(SendingDomainRows):
         await outbox.enqueue(self._conn, events)
 
     async def insert_tenant(self, t: Tenant) -> None:
-        await self._conn.execute(
-            Q["insert_tenant"], t.id, t.company_name, t.postal_address, t.contact, t.time_zone
-        )
+        await self._conn.execute(Q["insert_tenant"], *_tenant_columns(t))
 
     async def update_tenant(self, t: Tenant) -> None:
-        await self._conn.execute(
-            Q["update_tenant"], t.id, t.company_name, t.postal_address, t.contact, t.time_zone
-        )
+        await self._conn.execute(Q["update_tenant"], *_tenant_columns(t))
 
     async def user(self, tenant_id: UUID, user_id: UUID) -> User | None:
-        row = await self._conn.fetchrow(Q["user"], tenant_id, user_id)
-        return _user(row) if row else None
+        return await _one(self._conn, _user, "user", tenant_id, user_id)
 
     async def user_by_email(self, tenant_id: UUID, email: str) -> User | None:
-        row = await self._conn.fetchrow(Q["user_by_email"], tenant_id, email)
-        return _user(row) if row else None
+        return await _one(self._conn, _user, "user_by_email", tenant_id, email)
 
     async def save_user(self, u: User) -> None:
         await self._conn.execute(
@@ -207,8 +190,7 @@ class PostgresTx(SendingDomainRows):
         )
 
     async def sender(self, tenant_id: UUID, sender_id: UUID) -> RegisteredSender | None:
-        row = await self._conn.fetchrow(Q["sender"], tenant_id, sender_id)
-        return _sender(row) if row else None
+        return await _one(self._conn, _sender, "sender", tenant_id, sender_id)
 
     async def delete_sender(self, tenant_id: UUID, sender_id: UUID) -> None:
         await self._conn.execute(Q["delete_sender"], tenant_id, sender_id)
@@ -224,23 +206,15 @@ class PostgresStore:
             yield PostgresTx(conn)
 
     async def campaign(self, tenant_id: UUID, campaign_id: UUID) -> Campaign | None:
-        row = await self._pool.fetchrow(Q["campaign"], tenant_id, campaign_id)
-        return _campaign(row) if row else None
+        return await _one(self._pool, _campaign, "campaign", tenant_id, campaign_id)
 
-    async def list_campaigns(
-        self,
-        tenant_id: UUID,
-        state: CampaignState,
-        *,
-        limit: int,
-        after: tuple[datetime, UUID] | None,
-    ) -> list[Campaign]:
-        key, last_id = after or (None, None)
-        if state is CampaignState.SCHEDULED:
-            rows = await self._pool.fetch(Q["list_scheduled"], tenant_id, limit, key, last_id)
+    async def list_campaigns(self, tenant_id: UUID, page: FolderPage) -> list[Campaign]:
+        key, last_id = page.after or (None, None)
+        if page.state is CampaignState.SCHEDULED:
+            rows = await self._pool.fetch(Q["list_scheduled"], tenant_id, page.limit, key, last_id)
         else:
             rows = await self._pool.fetch(
-                Q["list_folder"], tenant_id, limit, key, last_id, str(state)
+                Q["list_folder"], tenant_id, page.limit, key, last_id, str(page.state)
             )
         return [_campaign(r) for r in rows]
 
@@ -251,8 +225,7 @@ class PostgresStore:
         return [_sender(r) for r in await self._pool.fetch(Q["senders"], tenant_id)]
 
     async def progress(self, tenant_id: UUID, campaign_id: UUID) -> Progress | None:
-        row = await self._pool.fetchrow(Q["progress"], tenant_id, campaign_id)
-        return _progress(row) if row else None
+        return await _one(self._pool, _progress, "progress", tenant_id, campaign_id)
 
     async def prune_processed(self, days: int) -> None:
         await self._pool.execute(Q["prune_processed"], days)

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from composer.adapters.rows import from_row
 from composer.sending_domains import DkimKey, Finding, SendingDomain
 from servicekit.db import load_queries
 from servicekit.errors import Conflict
@@ -18,25 +19,12 @@ Q = load_queries(Path(__file__).with_name("sending_domains.sql"))
 
 
 def _key(r: asyncpg.Record) -> DkimKey:
-    return DkimKey(
-        r["selector"], r["algorithm"], r["state"], r["public_record"], r["private_key"],
-        r["created_at"],
-    )  # fmt: skip
+    return from_row(DkimKey, r, {"sealed_private_key": r["private_key"]})
 
 
 def _domain(r: asyncpg.Record, keys: list[DkimKey]) -> SendingDomain:
-    return SendingDomain(
-        id=r["id"],
-        tenant_id=r["tenant_id"],
-        domain=r["domain"],
-        status=r["status"],
-        ed25519=r["ed25519"],
-        created_at=r["created_at"],
-        keys=tuple(keys),
-        verified_at=r["verified_at"],
-        checked_at=r["checked_at"],
-        findings=tuple(Finding(**f) for f in json.loads(r["findings"])),
-    )
+    findings = tuple(Finding(**f) for f in json.loads(r["findings"]))
+    return from_row(SendingDomain, r, {"keys": tuple(keys), "findings": findings})
 
 
 async def load(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[SendingDomain]:

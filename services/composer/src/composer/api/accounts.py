@@ -38,9 +38,7 @@ async def introspect(request: Request) -> IntrospectOut:
     principal = await verifier.verify(bearer(request))
     if principal is None:
         raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})
-    return IntrospectOut(
-        tenant_id=principal.tenant_id, user_id=principal.user_id, role=str(principal.role)
-    )
+    return IntrospectOut.of(principal)
 
 
 @router.get("/tenant", tags=["tenant"], summary="The caller's account information")

@@ -14,6 +14,7 @@ from composer.handlers import UnknownAction
 from composer.previews import Choice, Rendered, TestSend
 from contracts.base import EmailAddress
 from servicekit.api_errors import ErrorItem
+from servicekit.auth import Principal
 from servicekit.errors import Invalid
 from servicekit.outputs import fields_for
 
@@ -142,17 +143,8 @@ class PreviewOut(BaseModel):
 
     @classmethod
     def of(cls, r: Rendered) -> PreviewOut:
-        p = r.preview
-        return cls(
-            to=r.to,
-            from_=p.sender,
-            sender=p.on_behalf_of,
-            reply_to=p.reply_to,
-            subject=p.subject,
-            html=p.html,
-            text=p.text,
-            excluded=r.excluded,
-        )
+        headers = {"from_": r.preview.sender, "sender": r.preview.on_behalf_of}
+        return cls(**fields_for(cls, r.preview, r, headers))
 
 
 class TestSendOut(BaseModel):
@@ -237,7 +229,7 @@ class KeyOut(BaseModel):
 
     @classmethod
     def of(cls, k: IssuedKey) -> KeyOut:
-        return cls(key_id=k.key_id, api_key=k.api_key, user_id=k.user_id)
+        return cls(**fields_for(cls, k))
 
 
 class UserCreated(UserOut):
@@ -260,3 +252,7 @@ class IntrospectOut(BaseModel):
     tenant_id: UUID
     user_id: UUID
     role: str
+
+    @classmethod
+    def of(cls, p: Principal) -> IntrospectOut:
+        return cls(**fields_for(cls, p, {"role": str(p.role)}))

@@ -17,8 +17,10 @@ from composer.domain_handlers import SendingTools
 from composer.sending_domains import (
     DnsUnavailable,
     DomainStatus,
+    Finding,
     KeyState,
     Purpose,
+    Record,
     RecordType,
     SendingDomain,
     finding_for,
@@ -28,6 +30,7 @@ from servicekit.api_errors import error_responses
 from servicekit.auth import CurrentPrincipal
 from servicekit.errors import DomainError, FieldError
 from servicekit.http import port
+from servicekit.outputs import fields_for
 
 router = APIRouter(
     prefix="/v1/sending-domains",
@@ -75,6 +78,14 @@ class RecordOut(BaseModel):
         "published until mail signed with it has arrived, then remove it."
     )
 
+    @classmethod
+    def of(cls, r: Record, finding: Finding | None) -> RecordOut:
+        checked = {
+            "found": bool(finding and finding.found),
+            "detail": finding.detail if finding else None,
+        }
+        return cls(**fields_for(cls, r, checked))
+
 
 class DomainOut(BaseModel):
     id: UUID
@@ -91,32 +102,8 @@ class DomainOut(BaseModel):
 
     @classmethod
     def of(cls, d: SendingDomain, tools: SendingTools) -> DomainOut:
-        shown = []
-        for r in records(d, tools.policy):
-            finding = finding_for(r, d.findings)
-            shown.append(
-                RecordOut(
-                    type=r.type,
-                    name=r.name,
-                    value=r.value,
-                    purpose=r.purpose,
-                    required=r.required,
-                    found=bool(finding and finding.found),
-                    detail=finding.detail if finding else None,
-                    selector=r.selector,
-                    key_state=r.key_state,
-                )
-            )
-        return cls(
-            id=d.id,
-            domain=d.domain,
-            status=d.status,
-            ed25519=d.ed25519,
-            created_at=d.created_at,
-            verified_at=d.verified_at,
-            checked_at=d.checked_at,
-            records=shown,
-        )
+        shown = [RecordOut.of(r, finding_for(r, d.findings)) for r in records(d, tools.policy)]
+        return cls(**fields_for(cls, d, {"records": shown}))
 
 
 @router.post("", status_code=201, summary="Register a domain; its DKIM keys are generated")
