@@ -35,19 +35,14 @@ from delivery.shaping.config import Shaping
 from delivery.shaping.local import Fallback, LocalShaper
 from mailkit.keys import KeyVault
 from mailkit.render import RenderConfig
-from servicekit import outbox
-from servicekit.db import Database, database
-from servicekit.kafka import Bus, kafka_bus
-from servicekit.outbox import Relay
+from servicekit.backbone import Backbone, backbone
 from servicekit.tokens import TokenCodec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
-class Ports:
-    database: Database
-    bus: Bus
+class Ports(Backbone):
     ledger: Ledger
     campaigns: Campaigns
     suppressions: Suppressions
@@ -57,7 +52,6 @@ class Ports:
     router: Router
     shaping: Shaping
     shaper: Shaper
-    relay: Relay
     render: RenderConfig
     vault: KeyVault | None = None
 
@@ -65,22 +59,20 @@ class Ports:
 @asynccontextmanager
 async def build(settings: Settings) -> AsyncIterator[Ports]:
     async with (
-        database(
-            settings.database_url,
-            settings.database_schema,
-            MIGRATIONS,
-            library=outbox.MIGRATIONS,
+        backbone(
+            settings,
+            service="delivery",
+            schema=settings.database_schema,
+            migrations=MIGRATIONS,
             max_size=12,
-        ) as db,
-        kafka_bus(settings, service="delivery") as bus,
+        ) as core,
         Redis.from_url(settings.redis_url, socket_timeout=2.0) as redis,
     ):
-        pool = db.pool
+        pool = core.database.pool
         shaping = load_shaping(settings)
         mailer = SmtpMailer(smtp_options(settings))
-        yield Ports(
-            database=db,
-            bus=bus,
+        yield core.extend(
+            Ports,
             ledger=PgLedger(pool),
             campaigns=PgCampaigns(pool),
             suppressions=PgSuppressions(pool),
@@ -90,7 +82,6 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             router=router(settings, mailer),
             shaping=shaping,
             shaper=shaper(settings, shaping, redis),
-            relay=outbox.OutboxRelay(pool, bus),
             render=render_config(settings),
             vault=key_vault(settings),
         )

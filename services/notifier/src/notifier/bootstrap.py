@@ -20,10 +20,10 @@ from notifier.ports import Clock, DigestLedger, HitStore, Mailer, SuppressionSta
 from notifier.settings import Settings
 from servicekit import outbox
 from servicekit.auth import KeyVerifier, RemoteKeyVerifier
+from servicekit.backbone import Backbone
 from servicekit.clock import SystemClock
 from servicekit.db import Database, database
-from servicekit.kafka import Bus, kafka_bus
-from servicekit.outbox import Relay
+from servicekit.kafka import kafka_bus
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -40,15 +40,10 @@ class Digests:
 
 
 @dataclass(frozen=True)
-class Ports:
-    database: Database
-    bus: Bus
+class Ports(Backbone, Digests):
+    """The digests' ports, with Kafka and what the consumers and the API need besides."""
+
     suppression: SuppressionState
-    hits: HitStore
-    ledger: DigestLedger
-    mailer: Mailer
-    relay: Relay
-    clock: Clock
     keys: KeyVerifier
 
 
@@ -65,7 +60,7 @@ def send_options(settings: Settings) -> SendOptions:
     )
 
 
-def cycle_of(ports: Ports | Digests, settings: Settings) -> DigestCycle:
+def cycle_of(ports: Digests, settings: Settings) -> DigestCycle:
     return DigestCycle(ports.hits, ports.ledger, ports.mailer, ports.clock, send_options(settings))
 
 
@@ -96,13 +91,13 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
         yield Ports(
             database=digests.database,
             bus=bus,
+            relay=outbox.OutboxRelay(digests.database.pool, bus),
             suppression=RedisSuppressionState(
                 redis, prefix=settings.redis_key_prefix, ttl_s=settings.suppression_ttl_s
             ),
             hits=digests.hits,
             ledger=digests.ledger,
             mailer=digests.mailer,
-            relay=outbox.OutboxRelay(digests.database.pool, bus),
             clock=digests.clock,
             keys=keys,
         )
