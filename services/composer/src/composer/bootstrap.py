@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from composer.adapters.argon2 import Argon2Hasher
 from composer.adapters.dns import DnsResolver
@@ -22,9 +21,10 @@ from mailkit.keys import KeyVault
 from servicekit.auth import KeyVerifier
 from servicekit.backbone import Backbone, backbone
 from servicekit.clock import SystemClock
+from servicekit.db import service_migrations
 from servicekit.peers import peer_client
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = service_migrations(__file__)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -36,9 +35,8 @@ from delivery.shaping.local import Fallback, LocalShaper
 from mailkit.keys import KeyVault
 from mailkit.render import RenderConfig
 from servicekit.backbone import Backbone, backbone
+from servicekit.db import service_migrations
 from servicekit.tokens import TokenCodec
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             settings,
             service="delivery",
             schema=settings.database_schema,
-            migrations=MIGRATIONS,
+            migrations=service_migrations(__file__),
             max_size=12,
         ) as core,
         Redis.from_url(settings.redis_url, socket_timeout=2.0) as redis,

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -22,10 +21,8 @@ from servicekit import outbox
 from servicekit.auth import KeyVerifier, RemoteKeyVerifier
 from servicekit.backbone import Backbone
 from servicekit.clock import SystemClock
-from servicekit.db import Database, database
+from servicekit.db import Database, database, service_migrations
 from servicekit.kafka import kafka_bus
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,10 @@ def cycle_of(ports: Digests, settings: Settings) -> DigestCycle:
 async def build_digests(settings: Settings) -> AsyncIterator[Digests]:
     async with (
         database(
-            settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
+            settings.database_url,
+            settings.database_schema,
+            service_migrations(__file__),
+            library=outbox.MIGRATIONS,
         ) as db,
         SmtpMailer(
             settings.smtp_host,

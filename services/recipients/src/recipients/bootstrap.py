@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from recipients.adapters.audience import PostgresAudience, PostgresAudienceCounter
 from recipients.adapters.composer import ComposerStaff
@@ -30,10 +29,11 @@ from recipients.textstream import Limits
 from servicekit.auth import KeyVerifier, RemoteKeyVerifier
 from servicekit.backbone import Backbone, backbone
 from servicekit.clock import SystemClock
+from servicekit.db import service_migrations
 from servicekit.kafka import producing
 from servicekit.peers import peer_client
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = service_migrations(__file__)
 
 
 @dataclass(frozen=True)
