@@ -81,6 +81,12 @@ class Pieces:
             yield b"x" * min(self.size, self.total - start)
 
 
+async def chunked(*chunks: bytes) -> AsyncIterator[bytes]:
+    """A body sent in these chunks, without a Content-Length."""
+    for chunk in chunks:
+        yield chunk
+
+
 @pytest.fixture
 async def keys() -> Keys:
     return Keys()
@@ -125,13 +131,8 @@ async def test_a_body_longer_than_its_declared_length_is_cut_off(client: Any) ->
 
 
 async def test_json_routes_have_the_smaller_limit_even_when_chunked(client: Any) -> None:
-    async def note() -> AsyncIterator[bytes]:
-        yield b'{"text": "'
-        for _ in range(20):
-            yield b"x" * 100
-        yield b'"}'
-
-    response = await client.post("/notes", content=note(), headers=KEY)
+    note = chunked(b'{"text": "', *[b"x" * 100] * 20, b'"}')
+    response = await client.post("/notes", content=note, headers=KEY)
     assert_refused(response, 413, "body")
     small = await client.post("/notes", json={"text": "hello"}, headers=KEY)
     assert small.status_code == 200 and small.json() == {"length": 5}

@@ -21,6 +21,12 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MIGRATION = re.compile(r"^(\d{4})_[\w-]+\.sql$")
 
 
+def service_migrations(module_file: str) -> Path:
+    """The migrations of the service that `module_file` (a module at the top of its package)
+    belongs to: services/<service>/migrations, beside the `src/` that holds the package."""
+    return Path(module_file).resolve().parents[2] / "migrations"
+
+
 async def open_pool(
     database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10
 ) -> asyncpg.Pool:

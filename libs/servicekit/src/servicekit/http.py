@@ -96,18 +96,10 @@ async def health(checks: Mapping[str, HealthCheck]) -> tuple[bool, dict[str, str
     return all(v == "ok" for v in results.values()), results
 
 
-def service_app(
-    name: str,
-    *,
-    lifespan: Lifespan,
-    description: str = "",
-    version: str = "0.1.0",
-    operations: bool = True,
-) -> FastAPI:
-    """A FastAPI app; with `operations`, `/healthz` and `/metrics` too."""
-    app = FastAPI(title=name, description=description, version=version, lifespan=lifespan)
-    if operations:
-        add_operations(app)
+def service_app(name: str, *, lifespan: Lifespan, description: str = "") -> FastAPI:
+    """A FastAPI app with `/healthz` and `/metrics`."""
+    app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan)
+    add_operations(app)
     return app
 
 
@@ -165,7 +157,24 @@ class BodyTooLarge(HTTPException):
         self.limit = limit
 
 
-class BodyLimit:
+class HttpMiddleware:
+    """ASGI middleware that acts on HTTP requests (`handle`); lifespan and websocket
+    messages go straight through to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class BodyLimit(HttpMiddleware):
     """Bounds request bodies while they stream: a declared Content-Length over the limit is
     refused before anything is read, and a body that grows past it (chunked, or longer than
     declared) is cut off at the limit; both answer 413 in the platform's error shape.
@@ -179,13 +188,10 @@ class BodyLimit:
     """
 
     def __init__(self, app: ASGIApp, limit: int | Callable[[Scope], int]) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limit(scope) if callable(self.limit) else self.limit
         declared, chunked = body_size(scope)
         if declared is not None and declared > limit:
@@ -231,18 +237,18 @@ class _BodyState:
     started: bool = False
 
 
-class KeyBeforeBody:
+class KeyBeforeBody(HttpMiddleware):
     """Verifies the bearer key of a request with a body larger than `threshold` bytes (or
     of unknown size) before the app reads any of it, through the service's KeyVerifier
     (`ports.keys` of the lifespan state); 401 without a valid key. Smaller bodies are left
     to the routes, which check the key as always."""
 
     def __init__(self, app: ASGIApp, threshold: int = SMALL_BODY) -> None:
-        self.app = app
+        super().__init__(app)
         self.threshold = threshold
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._large(scope):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._large(scope):
             service_ports = scope.get("state", {}).get("ports")
             if service_ports is not None and not await self._known(scope, service_ports.keys):
                 error = HTTPException(

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -24,31 +25,25 @@ class Loop(Protocol):
     def stop(self) -> None: ...
 
 
+@dataclass(eq=False)
 class Periodic:
-    def __init__(
-        self,
-        name: str,
-        step: Callable[[], Awaitable[bool | None]],
-        *,
-        interval: float,
-        pause_after_error: float = 1.0,
-    ) -> None:
-        self.name = name
-        self._step = step
-        self._interval = interval
-        self._pause = pause_after_error
-        self._stopping = asyncio.Event()
+    name: str
+    step: Callable[[], Awaitable[bool | None]]
+    _: KW_ONLY
+    interval: float
+    pause_after_error: float = 1.0
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                busy = bool(await self._step())
+                busy = bool(await self.step())
             except Exception as exc:
                 log.warning("%s failed, will retry: %r", self.name, exc, exc_info=True)
                 busy = False
-                await self._sleep(self._pause)
+                await self._sleep(self.pause_after_error)
             if not busy:
-                await self._sleep(self._interval)
+                await self._sleep(self.interval)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from composer.adapters.argon2 import Argon2Hasher
 from composer.adapters.dns import DnsResolver
@@ -19,24 +18,19 @@ from composer.previews import Previewer
 from composer.sending_domains import DnsPolicy
 from composer.settings import Settings
 from mailkit.keys import KeyVault
-from servicekit import outbox
 from servicekit.auth import KeyVerifier
+from servicekit.backbone import Backbone, backbone
 from servicekit.clock import SystemClock
-from servicekit.db import Database, database
-from servicekit.kafka import Bus, kafka_bus
-from servicekit.outbox import Relay
+from servicekit.db import service_migrations
 from servicekit.peers import peer_client
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = service_migrations(__file__)
 
 
 @dataclass(frozen=True)
-class Ports:
-    database: Database
-    bus: Bus
+class Ports(Backbone):
     store: Store
     keys: KeyVerifier
-    relay: Relay
     clock: Clock
     audience: Audience
     previewer: Previewer
@@ -61,22 +55,19 @@ def sending_tools(settings: Settings) -> SendingTools:
 @asynccontextmanager
 async def build(settings: Settings) -> AsyncIterator[Ports]:
     async with (
-        database(
-            settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
-        ) as db,
-        kafka_bus(settings, service="composer") as bus,
+        backbone(
+            settings, service="composer", schema=settings.database_schema, migrations=MIGRATIONS
+        ) as core,
         peer_client(settings.recipients_url, timeout=10.0) as recipients,
     ):
-        yield Ports(
-            database=db,
-            bus=bus,
-            store=PostgresStore(db.pool),
-            keys=PostgresKeyVerifier(db.pool),
-            relay=outbox.OutboxRelay(db.pool, bus),
+        yield core.extend(
+            Ports,
+            store=PostgresStore(core.database.pool),
+            keys=PostgresKeyVerifier(core.database.pool),
             clock=SystemClock(),
             audience=RecipientsApi(recipients),
             previewer=Previewer(settings.tracking_base_url),
             sending=sending_tools(settings),
-            logins=PostgresLogins(db.pool),
+            logins=PostgresLogins(core.database.pool),
             hasher=Argon2Hasher(),
         )

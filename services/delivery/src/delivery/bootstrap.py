@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -35,19 +34,13 @@ from delivery.shaping.config import Shaping
 from delivery.shaping.local import Fallback, LocalShaper
 from mailkit.keys import KeyVault
 from mailkit.render import RenderConfig
-from servicekit import outbox
-from servicekit.db import Database, database
-from servicekit.kafka import Bus, kafka_bus
-from servicekit.outbox import Relay
+from servicekit.backbone import Backbone, backbone
+from servicekit.db import service_migrations
 from servicekit.tokens import TokenCodec
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
-class Ports:
-    database: Database
-    bus: Bus
+class Ports(Backbone):
     ledger: Ledger
     campaigns: Campaigns
     suppressions: Suppressions
@@ -57,7 +50,6 @@ class Ports:
     router: Router
     shaping: Shaping
     shaper: Shaper
-    relay: Relay
     render: RenderConfig
     vault: KeyVault | None = None
 
@@ -65,22 +57,20 @@ class Ports:
 @asynccontextmanager
 async def build(settings: Settings) -> AsyncIterator[Ports]:
     async with (
-        database(
-            settings.database_url,
-            settings.database_schema,
-            MIGRATIONS,
-            library=outbox.MIGRATIONS,
+        backbone(
+            settings,
+            service="delivery",
+            schema=settings.database_schema,
+            migrations=service_migrations(__file__),
             max_size=12,
-        ) as db,
-        kafka_bus(settings, service="delivery") as bus,
+        ) as core,
         Redis.from_url(settings.redis_url, socket_timeout=2.0) as redis,
     ):
-        pool = db.pool
+        pool = core.database.pool
         shaping = load_shaping(settings)
         mailer = SmtpMailer(smtp_options(settings))
-        yield Ports(
-            database=db,
-            bus=bus,
+        yield core.extend(
+            Ports,
             ledger=PgLedger(pool),
             campaigns=PgCampaigns(pool),
             suppressions=PgSuppressions(pool),
@@ -90,7 +80,6 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             router=router(settings, mailer),
             shaping=shaping,
             shaper=shaper(settings, shaping, redis),
-            relay=outbox.OutboxRelay(pool, bus),
             render=render_config(settings),
             vault=key_vault(settings),
         )

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -20,12 +19,10 @@ from notifier.ports import Clock, DigestLedger, HitStore, Mailer, SuppressionSta
 from notifier.settings import Settings
 from servicekit import outbox
 from servicekit.auth import KeyVerifier, RemoteKeyVerifier
+from servicekit.backbone import Backbone
 from servicekit.clock import SystemClock
-from servicekit.db import Database, database
-from servicekit.kafka import Bus, kafka_bus
-from servicekit.outbox import Relay
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+from servicekit.db import Database, database, service_migrations
+from servicekit.kafka import kafka_bus
 
 
 @dataclass(frozen=True)
@@ -40,15 +37,10 @@ class Digests:
 
 
 @dataclass(frozen=True)
-class Ports:
-    database: Database
-    bus: Bus
+class Ports(Backbone, Digests):
+    """The digests' ports, with Kafka and what the consumers and the API need besides."""
+
     suppression: SuppressionState
-    hits: HitStore
-    ledger: DigestLedger
-    mailer: Mailer
-    relay: Relay
-    clock: Clock
     keys: KeyVerifier
 
 
@@ -65,7 +57,7 @@ def send_options(settings: Settings) -> SendOptions:
     )
 
 
-def cycle_of(ports: Ports | Digests, settings: Settings) -> DigestCycle:
+def cycle_of(ports: Digests, settings: Settings) -> DigestCycle:
     return DigestCycle(ports.hits, ports.ledger, ports.mailer, ports.clock, send_options(settings))
 
 
@@ -73,7 +65,10 @@ def cycle_of(ports: Ports | Digests, settings: Settings) -> DigestCycle:
 async def build_digests(settings: Settings) -> AsyncIterator[Digests]:
     async with (
         database(
-            settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
+            settings.database_url,
+            settings.database_schema,
+            service_migrations(__file__),
+            library=outbox.MIGRATIONS,
         ) as db,
         SmtpMailer(
             settings.smtp_host,
@@ -96,13 +91,13 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
         yield Ports(
             database=digests.database,
             bus=bus,
+            relay=outbox.OutboxRelay(digests.database.pool, bus),
             suppression=RedisSuppressionState(
                 redis, prefix=settings.redis_key_prefix, ttl_s=settings.suppression_ttl_s
             ),
             hits=digests.hits,
             ledger=digests.ledger,
             mailer=digests.mailer,
-            relay=outbox.OutboxRelay(digests.database.pool, bus),
             clock=digests.clock,
             keys=keys,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from recipients.adapters.audience import PostgresAudience, PostgresAudienceCounter
 from recipients.adapters.composer import ComposerStaff
@@ -27,21 +26,18 @@ from recipients.ports import (
 )
 from recipients.settings import Settings
 from recipients.textstream import Limits
-from servicekit import outbox
 from servicekit.auth import KeyVerifier, RemoteKeyVerifier
+from servicekit.backbone import Backbone, backbone
 from servicekit.clock import SystemClock
-from servicekit.db import Database, database
-from servicekit.kafka import Bus, kafka_bus, producing
-from servicekit.outbox import Relay
+from servicekit.db import service_migrations
+from servicekit.kafka import producing
 from servicekit.peers import peer_client
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = service_migrations(__file__)
 
 
 @dataclass(frozen=True)
-class Ports:
-    database: Database
-    bus: Bus
+class Ports(Backbone):
     customers: Customers
     groups: Groups
     importer: Importer
@@ -52,7 +48,6 @@ class Ports:
     sink: RecipientSink
     keys: KeyVerifier
     staff: Staff
-    relay: Relay
     clock: Clock
     import_limits: Limits
 
@@ -60,10 +55,9 @@ class Ports:
 @asynccontextmanager
 async def build(settings: Settings) -> AsyncIterator[Ports]:
     async with (
-        database(
-            settings.database_url, settings.database_schema, MIGRATIONS, library=outbox.MIGRATIONS
-        ) as db,
-        kafka_bus(settings, service="recipients") as bus,
+        backbone(
+            settings, service="recipients", schema=settings.database_schema, migrations=MIGRATIONS
+        ) as core,
         # The recipient stream has a producer of its own: large, compressed batches.
         producing(
             settings.kafka_bootstrap_servers,
@@ -76,10 +70,9 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
         # One client to the composer for API keys and users (owners of customers).
         peer_client(settings.composer_url, timeout=5.0) as composer,
     ):
-        pool = db.pool
-        yield Ports(
-            database=db,
-            bus=bus,
+        pool = core.database.pool
+        yield core.extend(
+            Ports,
             customers=PostgresCustomers(pool),
             groups=PostgresGroups(pool),
             importer=PostgresImporter(
@@ -94,7 +87,6 @@ async def build(settings: Settings) -> AsyncIterator[Ports]:
             sink=KafkaRecipientStream(stream),
             keys=RemoteKeyVerifier(settings.composer_url, client=composer),
             staff=ComposerStaff(composer),
-            relay=outbox.OutboxRelay(pool, bus),
             clock=SystemClock(),
             import_limits=settings.import_limits(),
         )

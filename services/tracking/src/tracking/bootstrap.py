@@ -6,18 +6,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from contracts import topics
-from servicekit.db import Database, database
+from servicekit.db import Database, database, service_migrations
 from servicekit.kafka import producing
 from servicekit.tokens import TokenCodec
 from tracking.adapters.kafka import GroupCommitPublisher
 from tracking.adapters.postgres import PostgresMailStore
 from tracking.ports import MailStore, Publisher
 from tracking.settings import Settings
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,11 @@ class Ports:
 async def build(settings: Settings) -> AsyncIterator[Ports]:
     async with (
         database(
-            settings.database_url, settings.database_schema, MIGRATIONS, min_size=1, max_size=4
+            settings.database_url,
+            settings.database_schema,
+            service_migrations(__file__),
+            min_size=1,
+            max_size=4,
         ) as db,
         producing(
             settings.kafka_bootstrap_servers,
