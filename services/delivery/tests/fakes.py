@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
-from contracts import Event
+from contracts import Event, UnknownResolution
 from delivery.bounces import Reply, Stage
 from delivery.domain import Counts, State
 from delivery.ports import (
@@ -21,6 +21,8 @@ from delivery.ports import (
     Known,
     ProgressSnapshot,
     Route,
+    Settlement,
+    Transaction,
 )
 from mailkit.render import Mail
 
@@ -179,45 +181,33 @@ class FakeLedger:
             return None
         return Delivered(row.tenant_id, row.campaign_id, row.customer_id, row.email, row.state)
 
-    async def settle(
-        self,
-        message_id: UUID,
-        *,
-        source: Sequence[State],
-        target: State,
-        text: str,
-        events: Callable[[], list[Event]],
-    ) -> bool:
-        row = self.rows.get(message_id)
-        if row is None or row.state not in source:
+    async def settle(self, settlement: Settlement) -> bool:
+        s = settlement
+        row = self.rows.get(s.message_id)
+        if row is None or row.state not in s.source:
             return False
-        row.state, row.reply_text = target, text
+        row.state, row.reply_text = s.target, s.text
         self._touch([row.campaign_id])
-        self.outbox.extend(events())
+        self.outbox.extend(s.events())
         return True
 
-    async def resolve_unknown(
-        self,
-        event_id: UUID,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        action: Literal["resend", "give_up"],
-    ) -> int | None:
-        if event_id in self.processed:
+    async def resolve_unknown(self, resolution: UnknownResolution) -> int | None:
+        r = resolution
+        if r.event_id in self.processed:
             return None
-        self.processed.add(event_id)
+        self.processed.add(r.event_id)
         rows = [
-            r
-            for r in self.rows.values()
-            if r.campaign_id == campaign_id and r.tenant_id == tenant_id
-            and r.state is State.UNKNOWN
+            row
+            for row in self.rows.values()
+            if row.campaign_id == r.campaign_id and row.tenant_id == r.tenant_id
+            and row.state is State.UNKNOWN
         ]  # fmt: skip
         for row in rows:
-            if action == "resend" and row.event is not None:
+            if r.action == "resend" and row.event is not None:
                 row.state, row.due, row.since = State.RETRY, True, time.time()
             else:
                 row.state = State.FAILED
-        self._touch(r.campaign_id for r in rows)
+        self._touch(row.campaign_id for row in rows)
         return len(rows)
 
     def states(self) -> dict[str, int]:
@@ -269,13 +259,8 @@ class FakeSession:
         self._mailer = mailer
         self.route = route
 
-    async def send(
-        self,
-        mail: Mail,
-        following: Mail | None = None,
-        *,
-        entering: Awaitable[bool] | None = None,
-    ) -> Reply:
+    async def send(self, transaction: Transaction) -> Reply:
+        mail, entering = transaction.mail, transaction.entering
         m = self._mailer
         domain = mail.rcpt.rpartition("@")[2]
         if m.down:

@@ -9,14 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
-from contracts import Event
+from contracts import Event, UnknownResolution
 from delivery.domain import Counts, State
-from delivery.ports import Claim, Delivered, DueRetry, Finished, Known, ProgressSnapshot
+from delivery.ports import (
+    Claim,
+    Delivered,
+    DueRetry,
+    Finished,
+    Known,
+    ProgressSnapshot,
+    Settlement,
+)
 from servicekit.db import load_queries
 from servicekit.outbox import enqueue
 
@@ -109,36 +116,28 @@ class PgReports:
             r["tenant_id"], r["campaign_id"], r["customer_id"], r["email"], State(r["state"])
         )
 
-    async def settle(
-        self,
-        message_id: UUID,
-        *,
-        source: Sequence[State],
-        target: State,
-        text: str,
-        events: Callable[[], list[Event]],
-    ) -> bool:
+    async def settle(self, settlement: Settlement) -> bool:
+        s = settlement
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                Q["settle"], message_id, [s.value for s in source], target.value, text[:1000]
+                Q["settle"],
+                s.message_id,
+                [x.value for x in s.source],
+                s.target.value,
+                s.text[:1000],
             )
             if row is None:
                 return False
-            await enqueue(conn, events())
+            await enqueue(conn, s.events())
         return True
 
-    async def resolve_unknown(
-        self,
-        event_id: UUID,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        action: Literal["resend", "give_up"],
-    ) -> int | None:
-        query = Q["resend_unknown"] if action == "resend" else Q["give_up_unknown"]
+    async def resolve_unknown(self, resolution: UnknownResolution) -> int | None:
+        r = resolution
+        query = Q["resend_unknown"] if r.action == "resend" else Q["give_up_unknown"]
         async with self._pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval(Q["first_time"], event_id) is None:
+            if await conn.fetchval(Q["first_time"], r.event_id) is None:
                 return None
-            return int(await conn.fetchval(query, campaign_id, tenant_id))
+            return int(await conn.fetchval(query, r.campaign_id, r.tenant_id))
 
 
 class PgCampaigns:
