@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from delivery.ports import (
     Claim,
     Delivered,
     DueRetry,
-    Finished,
+    FinishedBatch,
     Known,
     ProgressSnapshot,
     Route,
@@ -111,20 +111,14 @@ class FakeLedger:
             if m in self.rows
         }
 
-    async def finish(
-        self,
-        results: Sequence[Finished],
-        owner: str,
-        *,
-        outbox: Callable[[set[UUID]], list[Event]] | None = None,
-    ) -> set[UUID]:
+    async def finish(self, batch: FinishedBatch) -> set[UUID]:
         if self._held is not None:
             self._slow, self._held = self._held, None
             await self._slow.wait()
         updated = set()
-        for r in results:
+        for r in batch.results:
             row = self.rows[r.message_id]
-            if row.state is not State.SENDING or row.owner != owner:
+            if row.state is not State.SENDING or row.owner != batch.owner:
                 continue
             row.state, row.reply_code, row.reply_text = r.state, r.reply_code, r.reply_text
             kept = r.state in (State.RETRY, State.UNKNOWN)
@@ -133,8 +127,8 @@ class FakeLedger:
             row.attempts -= 1 if r.refund else 0
             updated.add(r.message_id)
         self._touch(self.rows[m].campaign_id for m in updated)
-        if outbox is not None:
-            self.outbox.extend(outbox(updated))
+        if batch.outbox is not None:
+            self.outbox.extend(batch.outbox(updated))
         return updated
 
     async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:

@@ -45,6 +45,16 @@ class Finished:
 
 
 @dataclass(frozen=True, slots=True)
+class FinishedBatch:
+    """One ledger write of outcomes, for rows `owner` holds in SENDING. With `outbox`, the
+    events it returns for the ids updated are enqueued in the same transaction."""
+
+    results: Sequence[Finished]
+    owner: str
+    outbox: Callable[[set[UUID]], list[Event]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Known:
     """A ledger row met again when Kafka redelivered its message."""
 
@@ -112,15 +122,8 @@ class Ledger(Protocol):
 
     async def existing(self, message_ids: Sequence[UUID]) -> dict[UUID, Known]: ...
 
-    async def finish(
-        self,
-        results: Sequence[Finished],
-        owner: str,
-        *,
-        outbox: Callable[[set[UUID]], list[Event]] | None = None,
-    ) -> set[UUID]:
-        """Record outcomes of rows `owner` holds in SENDING; returns the ids updated. With
-        `outbox`, the events it returns for those ids are enqueued in the same transaction."""
+    async def finish(self, batch: FinishedBatch) -> set[UUID]:
+        """Record the batch's outcomes; returns the ids updated."""
 
     async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:
         """The DATA marker: these messages' content may go on the wire now. Returns the

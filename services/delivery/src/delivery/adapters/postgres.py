@@ -6,20 +6,20 @@ round trip covers a whole group of messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
 import asyncpg
 
-from contracts import Event, UnknownResolution
+from contracts import UnknownResolution
 from delivery.domain import Counts, State
 from delivery.ports import (
     Claim,
     Delivered,
     DueRetry,
-    Finished,
+    FinishedBatch,
     Known,
     ProgressSnapshot,
     Settlement,
@@ -63,13 +63,8 @@ class PgLedger:
             for r in rows
         }
 
-    async def finish(
-        self,
-        results: Sequence[Finished],
-        owner: str,
-        *,
-        outbox: Callable[[set[UUID]], list[Event]] | None = None,
-    ) -> set[UUID]:
+    async def finish(self, batch: FinishedBatch) -> set[UUID]:
+        results = batch.results
         if not results:
             return set()
         args = (
@@ -80,15 +75,15 @@ class PgLedger:
             [r.retry_in for r in results],
             [r.event for r in results],
             [r.refund for r in results],
-            owner,
+            batch.owner,
         )
-        if outbox is None:
+        if batch.outbox is None:
             rows = await self._pool.fetch(Q["finish"], *args)
             return {r["message_id"] for r in rows}
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(Q["finish"], *args)
             updated = {r["message_id"] for r in rows}
-            await enqueue(conn, outbox(updated))
+            await enqueue(conn, batch.outbox(updated))
         return updated
 
     async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:

@@ -26,7 +26,7 @@ from delivery.metrics import HELD, OUTCOME, REPLAYED
 from delivery.pipeline.dispatch import Dispatcher
 from delivery.pipeline.items import InFlight, Item, Job, retrying
 from delivery.pipeline.offsets import OffsetTracker
-from delivery.ports import Claim, Finished, Known, Ledger, Publisher
+from delivery.ports import Claim, Finished, FinishedBatch, Known, Ledger, Publisher
 from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,9 @@ class Claimer:
                     events.extend(_replay(item.event, row))
                 settled.append(item)
         if orphans:
-            await retrying("finish", lambda: self._ledger.finish(orphans, self._owner))
+            await retrying(
+                "finish", lambda: self._ledger.finish(FinishedBatch(orphans, self._owner))
+            )
         if events:
             await retrying("publish", lambda: self._publisher.publish(events))
         for item in settled:

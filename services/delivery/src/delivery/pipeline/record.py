@@ -16,7 +16,7 @@ from delivery.domain import RetryPolicy, State, decide, outcome_events
 from delivery.metrics import OUTCOME
 from delivery.pipeline.items import InFlight, Job, Outcome, retrying
 from delivery.pipeline.offsets import OffsetTracker
-from delivery.ports import Finished, Ledger, Publisher
+from delivery.ports import Finished, FinishedBatch, Ledger, Publisher
 
 
 class Recorder:
@@ -81,7 +81,9 @@ class Recorder:
 
     async def _record_fresh(self, rows: list[tuple[Job, Finished]]) -> None:
         finished = [r for _, r in rows]
-        updated = await retrying("finish", lambda: self._ledger.finish(finished, self._owner))
+        updated = await retrying(
+            "finish", lambda: self._ledger.finish(FinishedBatch(finished, self._owner))
+        )
         events = _events_for(rows, updated)
         if events:
             await retrying("publish", lambda: self._publisher.publish(events))
@@ -98,7 +100,7 @@ class Recorder:
         await retrying(
             "finish retries",
             lambda: self._ledger.finish(
-                finished, self._owner, outbox=lambda ids: _events_for(rows, ids)
+                FinishedBatch(finished, self._owner, outbox=lambda ids: _events_for(rows, ids))
             ),
         )
         self._in_flight.discard(r.message_id for r in finished)

@@ -11,7 +11,7 @@ from delivery.catalog import CampaignCatalog
 from delivery.domain import State
 from delivery.pipeline.dispatch import Dispatcher
 from delivery.pipeline.items import InFlight, Job
-from delivery.ports import Finished, Ledger
+from delivery.ports import Finished, FinishedBatch, Ledger
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,6 @@ class Retrier:
                 continue
             self._ready.put(Job(event, mail, row.attempts, row.event, None, row.since))
         if failed:
-            await self._ledger.finish(failed, self._owner)
+            await self._ledger.finish(FinishedBatch(failed, self._owner))
             self._in_flight.discard(f.message_id for f in failed)
         return len(due) == room
