@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 from benchkit import drop_schema, free_port, load_env
 
+from testkit.events import bulk
 from testkit.kafka import publish_stream
 from testkit.processes import ServiceProcess
 from testkit.sandbox import kafka_namespace
@@ -47,29 +48,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def log(text: str) -> None:
     print(f"[bench shaping] {text}", file=sys.stderr, flush=True)
-
-
-def campaign_and_recipients(n: int, domains: list[str]) -> tuple[Any, list[Any]]:
-    from contracts import Footer
-    from testkit.events import campaign, recipient
-
-    c = campaign(
-        subject="{{ last_name }}様へ 冬のご案内",
-        html_body='<html><body><p>{{ full_name }} 様</p><p><a href="https://shop.example.com/">'
-        "ご案内</a></p></body></html>",
-        text_body=None,
-        footer=Footer(),
-    )
-    rs = [
-        recipient(
-            c,
-            f"r{i}@{domains[i % len(domains)]}",
-            name="",
-            merge_values={"last_name": "顧客", "full_name": f"顧客 {i}"},
-        )
-        for i in range(n)
-    ]
-    return c, rs
 
 
 def start_sink(
@@ -156,7 +134,7 @@ async def main() -> None:
         async with kafka_namespace(env["KAFKA_BOOTSTRAP_SERVERS"], "bench") as namespace:
             env.update(KAFKA_NAMESPACE=namespace, DATABASE_SCHEMA=schema, SMTP_HOST="127.0.0.1",
                        SMTP_PORT=str(smtp_port), LOG_LEVEL="WARNING")  # fmt: skip
-            c, rs = campaign_and_recipients(n, domains)
+            c, rs = bulk(n, domains)
             log(f"pre-loading {n} RecipientResolved over {len(domains)} domains")
             await publish_stream(env["KAFKA_BOOTSTRAP_SERVERS"], namespace, c, rs)
             del rs

@@ -21,8 +21,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from contracts import CampaignScheduled, DeliveryProgress, Footer, RecipientResolved, decode
-from testkit.events import campaign, recipient
+from contracts import DeliveryProgress, decode
+from testkit.events import bulk
 from testkit.kafka import publish_stream
 from testkit.processes import ServiceProcess
 
@@ -51,26 +51,6 @@ def delivery(stack: Any, namespace: str, schema: str, name: str) -> ServiceProce
     }
     log = ROOT / ".local" / "logs" / f"test-{namespace}{name}.log"
     return ServiceProcess("delivery", settings, log)
-
-
-def build(domain: str) -> tuple[CampaignScheduled, list[RecipientResolved]]:
-    c = campaign(
-        subject="{{ last_name }}様 お知らせ",
-        html_body='<html><body><p>{{ full_name }} 様</p><a href="https://example.com/x">x</a>'
-        "</body></html>",
-        text_body=None,
-        footer=Footer(),
-    )
-    recipients = [
-        recipient(
-            c,
-            f"r{i}@{domain}",
-            name="",
-            merge_values={"last_name": "山田", "full_name": f"山田 {i}"},
-        )
-        for i in range(RECIPIENTS)
-    ]
-    return c, recipients
 
 
 async def ledger_states(database_url: str, schema: str) -> Counter[str]:
@@ -152,7 +132,7 @@ async def test_kill_9_mid_campaign_then_restart_sends_each_mail_at_most_once(
         for d in (first, second):
             d.start()
         await asyncio.gather(first.wait_healthy(), second.wait_healthy())
-        c, recipients = build(domain)
+        c, recipients = bulk(RECIPIENTS, [domain])
         await publish_stream(stack.kafka, kafka_namespace, c, recipients)
 
         deadline = time.monotonic() + 120
