@@ -311,6 +311,16 @@ class FakeMailer:
 
 
 @dataclass
+class FakeClock:
+    """Seconds that pass only when a test moves `now`."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
 class FakePublisher:
     events: list[Event] = field(default_factory=list)
 
