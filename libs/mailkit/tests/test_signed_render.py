@@ -3,13 +3,11 @@ on behalf, and previews."""
 
 from __future__ import annotations
 
-import uuid
-
 import dkim
 import pytest
 
 import testkit.events as support
-from contracts import Address, StaffMember
+from contracts import Address
 from mailkit.keys import KeyVault, signers_for
 from mailkit.render import CompiledCampaign, RenderConfig
 from servicekit.tokens import TokenCodec
@@ -60,13 +58,8 @@ def test_the_keys_stay_encrypted_in_the_campaign() -> None:
 
 
 def test_on_behalf_as_owner_replies_go_to_the_author_of_each_message() -> None:
-    operator = StaffMember(user_id=uuid.uuid4(), name="操作", email="op@tenant.example")
-    c = support.campaign(
-        sender_mode="on_behalf_user",
-        sender=Address(name="部長", email="boss@tenant.example"),
-        operator=operator,
-        send_as_owner=True,
-    )
+    boss = Address(name="部長", email="boss@tenant.example")
+    c = support.on_behalf(boss, "op@tenant.example", send_as_owner=True)
     owner = Address(name="担当 花子", email="hanako@tenant.example")
     owned = support.recipient(c, "owned@example.org", sender=owner)
     plain = support.recipient(c, "plain@example.org", sender=c.sender)

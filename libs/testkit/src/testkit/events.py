@@ -48,6 +48,12 @@ def campaign(**overrides: Any) -> CampaignScheduled:
     return CampaignScheduled(**fields)
 
 
+def on_behalf(sender: Address, operator_email: str, **overrides: Any) -> CampaignScheduled:
+    """A campaign that an operator (`operator_email`) sends in the name of `sender`."""
+    operator = StaffMember(user_id=uuid.uuid4(), name="操作 担当", email=operator_email)
+    return campaign(sender_mode="on_behalf_user", sender=sender, operator=operator, **overrides)
+
+
 def recipient(c: CampaignScheduled, email: str, **overrides: Any) -> RecipientResolved:
     customer = overrides.pop("customer_id", uuid.uuid4())
     fields: dict[str, Any] = {
