@@ -94,23 +94,15 @@ def build_campaign(tenant: uuid.UUID, keys: list[Any]) -> Any:
 
 
 def recipients(c: Any, n: int) -> list[Any]:
-    from contracts import RecipientResolved
+    from testkit.events import recipient
 
+    merge = {"last_name": "顧客", "company": "ベンチ商事"}
     return [
-        RecipientResolved(
-            tenant_id=c.tenant_id,
-            campaign_id=c.campaign_id,
-            message_id=uuid.uuid4(),
-            customer_id=uuid.uuid4(),
-            email=f"r{i}@bench.example",
+        recipient(
+            c,
+            f"r{i}@bench.example",
             name=f"顧客 {i}",
-            merge_values={
-                "last_name": "顧客",
-                "full_name": f"顧客 {i}",
-                "company": "ベンチ商事",
-            },
-            sender=c.sender,
-            notify_user_id=c.notify_user_id,
+            merge_values=merge | {"full_name": f"顧客 {i}"},
         )
         for i in range(n)
     ]

@@ -38,7 +38,9 @@ from typing import Any
 import httpx
 from benchkit import drop_schema, free_port, load_env
 
+from testkit.events import bulk
 from testkit.kafka import publish_stream
+from testkit.processes import ServiceProcess
 from testkit.sandbox import kafka_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,36 +48,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def log(text: str) -> None:
     print(f"[bench shaping] {text}", file=sys.stderr, flush=True)
-
-
-def campaign_and_recipients(n: int, domains: list[str]) -> tuple[Any, list[Any]]:
-    from contracts import Address, CampaignScheduled, RecipientResolved, RecipientSpec, StaffMember
-
-    c = CampaignScheduled(
-        tenant_id=uuid.uuid4(),
-        campaign_id=uuid.uuid4(),
-        subject="{{ last_name }}様へ 冬のご案内",
-        html_body='<html><body><p>{{ full_name }} 様</p><p><a href="https://shop.example.com/">'
-        "ご案内</a></p></body></html>",
-        recipients=RecipientSpec(),
-        sender=Address(name="営業部", email="sales@example.com"),
-        operator=StaffMember(user_id=uuid.uuid4(), name="担当", email="op@example.com"),
-        notify_user_id=uuid.uuid4(),
-    )
-    rs = [
-        RecipientResolved(
-            tenant_id=c.tenant_id,
-            campaign_id=c.campaign_id,
-            message_id=uuid.uuid4(),
-            customer_id=uuid.uuid4(),
-            email=f"r{i}@{domains[i % len(domains)]}",
-            merge_values={"last_name": "顧客", "full_name": f"顧客 {i}"},
-            sender=c.sender,
-            notify_user_id=c.notify_user_id,
-        )
-        for i in range(n)
-    ]
-    return c, rs
 
 
 def start_sink(
@@ -95,17 +67,16 @@ def start_sink(
     return sink, f"http://127.0.0.1:{http}", smtp
 
 
-def start_delivery(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_delivery(env: dict[str, str]) -> ServiceProcess:
     path = ROOT / ".local" / "logs" / f"bench-shaping-{env['KAFKA_NAMESPACE']}log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = open(path, "wb")  # noqa: SIM115
-    process_env = dict(env, HTTP_PORT=str(free_port()), INSTANCE_ID="bench-shaping")
-    return subprocess.Popen([sys.executable, "-m", "delivery"], env=process_env, stdout=out,
-                            stderr=out, cwd=ROOT)  # fmt: skip
+    path.unlink(missing_ok=True)
+    delivery = ServiceProcess("delivery", {"instance_id": "bench-shaping"}, path, base=env)
+    delivery.start()
+    return delivery
 
 
 async def follow(
-    api: str, domains: list[str], per_domain: int, delivery: subprocess.Popen[bytes]
+    api: str, domains: list[str], per_domain: int, delivery: ServiceProcess
 ) -> tuple[float, dict[str, float], dict[str, Any]]:
     """Polls the sink until every domain has all its mail; returns when the first mail
     was accepted, when each domain was done, and the sink's final statistics."""
@@ -125,8 +96,8 @@ async def follow(
             if len(finished) == len(domains):
                 assert started is not None
                 return started, finished, stats
-            if now > deadline or delivery.poll() is not None:
-                raise RuntimeError(f"not delivered: {counts}, delivery exit {delivery.poll()}")
+            if now > deadline or delivery.exited() is not None:
+                raise RuntimeError(f"not delivered: {counts}, delivery exit {delivery.exited()}")
             await asyncio.sleep(0.25)
 
 
@@ -163,7 +134,7 @@ async def main() -> None:
         async with kafka_namespace(env["KAFKA_BOOTSTRAP_SERVERS"], "bench") as namespace:
             env.update(KAFKA_NAMESPACE=namespace, DATABASE_SCHEMA=schema, SMTP_HOST="127.0.0.1",
                        SMTP_PORT=str(smtp_port), LOG_LEVEL="WARNING")  # fmt: skip
-            c, rs = campaign_and_recipients(n, domains)
+            c, rs = bulk(n, domains)
             log(f"pre-loading {n} RecipientResolved over {len(domains)} domains")
             await publish_stream(env["KAFKA_BOOTSTRAP_SERVERS"], namespace, c, rs)
             del rs
@@ -172,8 +143,7 @@ async def main() -> None:
             try:
                 started, finished, stats = await follow(api, domains, per_domain, delivery)
             finally:
-                delivery.terminate()
-                delivery.wait(60)
+                delivery.stop(60)
             states = await ledger_states(env["DATABASE_URL"], schema)
     finally:
         sink.terminate()

@@ -11,11 +11,6 @@ schema of this test; mail goes to the shared dev sink under a unique recipient d
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -26,121 +21,36 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from contracts import (
-    Address,
-    CampaignScheduled,
-    DeliveryProgress,
-    RecipientResolved,
-    RecipientSpec,
-    StaffMember,
-    decode,
-)
+from contracts import DeliveryProgress, decode
+from testkit.events import bulk
 from testkit.kafka import publish_stream
+from testkit.processes import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 3000
 SMTP_CONCURRENCY = 16
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Delivery:
+def delivery(stack: Any, namespace: str, schema: str, name: str) -> ServiceProcess:
     """One delivery process."""
-
-    def __init__(self, stack: Any, namespace: str, schema: str, name: str) -> None:
-        self.port = free_port()
-        self.env = dict(
-            os.environ,
-            KAFKA_BOOTSTRAP_SERVERS=stack.kafka,
-            DATABASE_URL=stack.database_url,
-            SMTP_HOST=stack.smtp_host,
-            SMTP_PORT=str(stack.smtp_port),
-            TOKEN_SECRET=stack.token_secret,
-            TRACKING_BASE_URL=stack.tracking_base_url,
-            KAFKA_NAMESPACE=namespace,
-            DATABASE_SCHEMA=schema,
-            HTTP_PORT=str(self.port),
-            INSTANCE_ID=name,
-            HEARTBEAT_SECONDS="0.5",
-            OWNER_TIMEOUT_SECONDS="3",
-            KAFKA_SESSION_TIMEOUT_MS="6000",
-            PROGRESS_INTERVAL_SECONDS="0.5",
-            SMTP_CONCURRENCY=str(SMTP_CONCURRENCY),
-            LOG_LEVEL="WARNING",
-        )
-        self.log = ROOT / ".local" / "logs" / f"test-{namespace}{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "delivery"],
-                env=self.env,
-                stdout=out,
-                stderr=out,
-                cwd=ROOT,
-                start_new_session=True,
-            )
-
-    async def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                assert self.process is not None and self.process.poll() is None, self.log
-                try:
-                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz")).is_success:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise AssertionError(f"delivery not healthy, see {self.log}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def build(domain: str) -> tuple[CampaignScheduled, list[RecipientResolved]]:
-    tenant = uuid.uuid4()
-    c = CampaignScheduled(
-        tenant_id=tenant,
-        campaign_id=uuid.uuid4(),
-        subject="{{ last_name }}様 お知らせ",
-        html_body='<html><body><p>{{ full_name }} 様</p><a href="https://example.com/x">x</a>'
-        "</body></html>",
-        recipients=RecipientSpec(),
-        sender=Address(name="営業部", email="sales@example.com"),
-        operator=StaffMember(user_id=uuid.uuid4(), name="op", email="op@example.com"),
-        notify_user_id=uuid.uuid4(),
-    )
-    recipients = [
-        RecipientResolved(
-            tenant_id=tenant,
-            campaign_id=c.campaign_id,
-            message_id=uuid.uuid4(),
-            customer_id=uuid.uuid4(),
-            email=f"r{i}@{domain}",
-            merge_values={"last_name": "山田", "full_name": f"山田 {i}"},
-            sender=c.sender,
-            notify_user_id=c.notify_user_id,
-        )
-        for i in range(RECIPIENTS)
-    ]
-    return c, recipients
+    settings = {
+        "kafka_bootstrap_servers": stack.kafka,
+        "database_url": stack.database_url,
+        "smtp_host": stack.smtp_host,
+        "smtp_port": stack.smtp_port,
+        "token_secret": stack.token_secret,
+        "tracking_base_url": stack.tracking_base_url,
+        "kafka_namespace": namespace,
+        "database_schema": schema,
+        "instance_id": name,
+        "heartbeat_seconds": 0.5,
+        "owner_timeout_seconds": 3,
+        "kafka_session_timeout_ms": 6000,
+        "progress_interval_seconds": 0.5,
+        "smtp_concurrency": SMTP_CONCURRENCY,
+    }
+    log = ROOT / ".local" / "logs" / f"test-{namespace}{name}.log"
+    return ServiceProcess("delivery", settings, log)
 
 
 async def ledger_states(database_url: str, schema: str) -> Counter[str]:
@@ -215,14 +125,14 @@ async def test_kill_9_mid_campaign_then_restart_sends_each_mail_at_most_once(
     stack: Any, kafka_namespace: str, pg_schema: str
 ) -> None:
     domain = f"kill{uuid.uuid4().hex[:10]}.example.net"
-    first = Delivery(stack, kafka_namespace, pg_schema, "kill-a")
-    second = Delivery(stack, kafka_namespace, pg_schema, "kill-b")
-    restarted = Delivery(stack, kafka_namespace, pg_schema, "kill-a2")
+    first = delivery(stack, kafka_namespace, pg_schema, "kill-a")
+    second = delivery(stack, kafka_namespace, pg_schema, "kill-b")
+    restarted = delivery(stack, kafka_namespace, pg_schema, "kill-a2")
     try:
         for d in (first, second):
             d.start()
         await asyncio.gather(first.wait_healthy(), second.wait_healthy())
-        c, recipients = build(domain)
+        c, recipients = bulk(RECIPIENTS, [domain])
         await publish_stream(stack.kafka, kafka_namespace, c, recipients)
 
         deadline = time.monotonic() + 120

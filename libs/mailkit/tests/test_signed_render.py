@@ -3,41 +3,21 @@ on behalf, and previews."""
 
 from __future__ import annotations
 
-import uuid
-
 import dkim
 import pytest
 
 import testkit.events as support
-from contracts import Address, SigningKey, StaffMember
+from contracts import Address
 from mailkit.keys import KeyVault, signers_for
 from mailkit.render import CompiledCampaign, RenderConfig
-from mailkit.signing import (
-    Ed25519SigningKey,
-    RsaSigningKey,
-    generate_ed25519_key,
-    generate_rsa_key,
-)
 from servicekit.tokens import TokenCodec
+from testkit.signing import sealed_keys
 
 CONFIG = RenderConfig(
     support.TRACKING, "bounces.example", TokenCodec.from_secret(support.TOKEN_SECRET)
 )
 VAULT = KeyVault("unit-test-signing-secret-long-enough-for-hkdf")
-RSA_PEM, ED_PEM = generate_rsa_key(), generate_ed25519_key()
-DNS = {
-    f"{k.dns_name}.".encode(): "".join(k.txt_record()).encode()
-    for k in (
-        RsaSigningKey("tenant.example", "s1", RSA_PEM),
-        Ed25519SigningKey("tenant.example", "s1e", ED_PEM),
-    )
-}
-KEYS = [
-    SigningKey(domain="tenant.example", selector="s1", algorithm="rsa-sha256",
-               private_key=VAULT.encrypt(RSA_PEM)),
-    SigningKey(domain="tenant.example", selector="s1e", algorithm="ed25519-sha256",
-               private_key=VAULT.encrypt(ED_PEM)),
-]  # fmt: skip
+KEYS, DNS = sealed_keys("tenant.example", VAULT, "s1", "s1e")
 
 
 def dns(name: bytes, timeout: int = 5) -> bytes:
@@ -78,13 +58,8 @@ def test_the_keys_stay_encrypted_in_the_campaign() -> None:
 
 
 def test_on_behalf_as_owner_replies_go_to_the_author_of_each_message() -> None:
-    operator = StaffMember(user_id=uuid.uuid4(), name="操作", email="op@tenant.example")
-    c = support.campaign(
-        sender_mode="on_behalf_user",
-        sender=Address(name="部長", email="boss@tenant.example"),
-        operator=operator,
-        send_as_owner=True,
-    )
+    boss = Address(name="部長", email="boss@tenant.example")
+    c = support.on_behalf(boss, "op@tenant.example", send_as_owner=True)
     owner = Address(name="担当 花子", email="hanako@tenant.example")
     owned = support.recipient(c, "owned@example.org", sender=owner)
     plain = support.recipient(c, "plain@example.org", sender=c.sender)

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
-from contracts import Event
+from contracts import Event, UnknownResolution
 from delivery.bounces import Reply, Stage
 from delivery.domain import Counts, State
 from delivery.ports import (
     Claim,
     Delivered,
     DueRetry,
-    Finished,
+    FinishedBatch,
     Known,
     ProgressSnapshot,
     Route,
+    Settlement,
+    Transaction,
 )
 from mailkit.render import Mail
 
@@ -109,20 +111,14 @@ class FakeLedger:
             if m in self.rows
         }
 
-    async def finish(
-        self,
-        results: Sequence[Finished],
-        owner: str,
-        *,
-        outbox: Callable[[set[UUID]], list[Event]] | None = None,
-    ) -> set[UUID]:
+    async def finish(self, batch: FinishedBatch) -> set[UUID]:
         if self._held is not None:
             self._slow, self._held = self._held, None
             await self._slow.wait()
         updated = set()
-        for r in results:
+        for r in batch.results:
             row = self.rows[r.message_id]
-            if row.state is not State.SENDING or row.owner != owner:
+            if row.state is not State.SENDING or row.owner != batch.owner:
                 continue
             row.state, row.reply_code, row.reply_text = r.state, r.reply_code, r.reply_text
             kept = r.state in (State.RETRY, State.UNKNOWN)
@@ -131,8 +127,8 @@ class FakeLedger:
             row.attempts -= 1 if r.refund else 0
             updated.add(r.message_id)
         self._touch(self.rows[m].campaign_id for m in updated)
-        if outbox is not None:
-            self.outbox.extend(outbox(updated))
+        if batch.outbox is not None:
+            self.outbox.extend(batch.outbox(updated))
         return updated
 
     async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:
@@ -179,45 +175,33 @@ class FakeLedger:
             return None
         return Delivered(row.tenant_id, row.campaign_id, row.customer_id, row.email, row.state)
 
-    async def settle(
-        self,
-        message_id: UUID,
-        *,
-        source: Sequence[State],
-        target: State,
-        text: str,
-        events: Callable[[], list[Event]],
-    ) -> bool:
-        row = self.rows.get(message_id)
-        if row is None or row.state not in source:
+    async def settle(self, settlement: Settlement) -> bool:
+        s = settlement
+        row = self.rows.get(s.message_id)
+        if row is None or row.state not in s.source:
             return False
-        row.state, row.reply_text = target, text
+        row.state, row.reply_text = s.target, s.text
         self._touch([row.campaign_id])
-        self.outbox.extend(events())
+        self.outbox.extend(s.events())
         return True
 
-    async def resolve_unknown(
-        self,
-        event_id: UUID,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        action: Literal["resend", "give_up"],
-    ) -> int | None:
-        if event_id in self.processed:
+    async def resolve_unknown(self, resolution: UnknownResolution) -> int | None:
+        r = resolution
+        if r.event_id in self.processed:
             return None
-        self.processed.add(event_id)
+        self.processed.add(r.event_id)
         rows = [
-            r
-            for r in self.rows.values()
-            if r.campaign_id == campaign_id and r.tenant_id == tenant_id
-            and r.state is State.UNKNOWN
+            row
+            for row in self.rows.values()
+            if row.campaign_id == r.campaign_id and row.tenant_id == r.tenant_id
+            and row.state is State.UNKNOWN
         ]  # fmt: skip
         for row in rows:
-            if action == "resend" and row.event is not None:
+            if r.action == "resend" and row.event is not None:
                 row.state, row.due, row.since = State.RETRY, True, time.time()
             else:
                 row.state = State.FAILED
-        self._touch(r.campaign_id for r in rows)
+        self._touch(row.campaign_id for row in rows)
         return len(rows)
 
     def states(self) -> dict[str, int]:
@@ -269,13 +253,8 @@ class FakeSession:
         self._mailer = mailer
         self.route = route
 
-    async def send(
-        self,
-        mail: Mail,
-        following: Mail | None = None,
-        *,
-        entering: Awaitable[bool] | None = None,
-    ) -> Reply:
+    async def send(self, transaction: Transaction) -> Reply:
+        mail, entering = transaction.mail, transaction.entering
         m = self._mailer
         domain = mail.rcpt.rpartition("@")[2]
         if m.down:
@@ -329,6 +308,16 @@ class FakeMailer:
 
     def count(self, rcpt: str) -> int:
         return sum(1 for m in self.sent if m.rcpt == rcpt)
+
+
+@dataclass
+class FakeClock:
+    """Seconds that pass only when a test moves `now`."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Helpers of the delivery integration tests: delivery in-process (or as processes) on a
+"""Helpers of the delivery integration tests: delivery in-process on a
 namespace and schema, a Kafka bus, a dev sink of the test's own (a process that can be
 killed and started again on its ports) and its API, and a small DNS server for direct
 delivery."""
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from delivery.main import create_app
 from delivery.settings import Settings
 from testkit.asgi import Started, started
 from testkit.kafka import publish, publish_stream
+from testkit.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -149,12 +149,6 @@ class Sink:
         await self._client.aclose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class SinkProcess:
     """A dev sink of the test's own, as a process: its policy set over its HTTP API; it
     can be killed and started again on the same ports, keeping the mail it caught."""
@@ -218,43 +212,6 @@ async def sink_process(store: Path, **flags: Any) -> AsyncIterator[SinkProcess]:
         yield sink
     finally:
         sink.kill()
-
-
-class DeliveryProcess:
-    """`python -m delivery` with the settings of a test (the environment's names)."""
-
-    def __init__(self, settings: Mapping[str, Any], log: Path) -> None:
-        self.port = free_port()
-        self.env = dict(os.environ, HTTP_PORT=str(self.port), LOG_LEVEL="WARNING")
-        self.env.update({k.upper(): str(v) for k, v in settings.items()})
-        self._log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self, timeout: float = 60) -> None:
-        with self._log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "delivery"], env=self.env, stdout=out, stderr=out,
-                cwd=ROOT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, self._log.read_text()[-2000:]
-                try:
-                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz")).is_success:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise AssertionError(f"delivery not healthy, see {self._log}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 class TinyDns(asyncio.DatagramProtocol):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from contracts.merge import PLACEHOLDER
@@ -78,32 +79,38 @@ def split_fields(text: str) -> Template:
 
 def compile_html(source: str, links: Links | None) -> Template:
     """An HTML template; with `links`, every http(s) href becomes a tracked link."""
-    template = Template()
-    pos = 0
-    if links is not None:
-        for match in _HREF.finditer(source):
-            template.extend(split_fields(source[pos : match.end(2)]))
-            # The attribute holds HTML; the destination signed into the token is the real URL.
-            template.add(LINK, links.slot(html.unescape(match.group(3))))
-            pos = match.end(3)
-    template.extend(split_fields(source[pos:]))
-    return template
+    if links is None:
+        return split_fields(source)
+    # The attribute holds HTML; the destination signed into the token is the real URL.
+    hrefs = ((m.start(3), m.end(3), html.unescape(m.group(3))) for m in _HREF.finditer(source))
+    return _with_links(source, links, hrefs)
 
 
 def compile_text(source: str, links: Links | None) -> Template:
     """A plain-text template; with `links`, every bare http(s) URL becomes a tracked link."""
+    if links is None:
+        return split_fields(source)
+    return _with_links(source, links, _bare_urls(source))
+
+
+def _with_links(source: str, links: Links, spans: Iterable[tuple[int, int, str]]) -> Template:
+    """Literal text and merge fields, with a tracked link for each (start, end, URL) span."""
     template = Template()
     pos = 0
-    if links is not None:
-        for match in _TEXT_URL.finditer(source):
-            url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
-            if _inside_placeholder(source, match.start()):
-                continue
-            template.extend(split_fields(source[pos : match.start()]))
-            template.add(LINK, links.slot(url))
-            pos = match.start() + len(url)
+    for start, end, url in spans:
+        template.extend(split_fields(source[pos:start]))
+        template.add(LINK, links.slot(url))
+        pos = end
     template.extend(split_fields(source[pos:]))
     return template
+
+
+def _bare_urls(source: str) -> Iterator[tuple[int, int, str]]:
+    for match in _TEXT_URL.finditer(source):
+        if _inside_placeholder(source, match.start()):
+            continue
+        url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
+        yield match.start(), match.start() + len(url), url
 
 
 def _inside_placeholder(source: str, index: int) -> bool:

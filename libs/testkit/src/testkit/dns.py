@@ -107,31 +107,24 @@ def free_port() -> int:
         return port
 
 
-def unbound_config(port: int, control_port: int, directory: Path) -> str:
-    """An authoritative-only server: `.` is a static local zone, so every answer comes
-    from local data and nothing is ever asked of another server."""
-    return f"""server:
-    interface: 127.0.0.1@{port}
-    do-ip6: no
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "{directory}"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 1
-    num-threads: 1
-    module-config: "iterator"
-    local-zone: "." static
-    do-not-query-address: 0.0.0.0/0
-    access-control: 127.0.0.0/8 allow
-remote-control:
-    control-enable: yes
-    control-interface: 127.0.0.1
-    control-port: {control_port}
-    control-use-cert: no
-"""
+#: The local stack's scripts: `dns_write_config` there writes the one unbound configuration,
+#: an authoritative-only server (`.` is a static local zone, nothing is asked of others).
+STACK_LIB = Path(__file__).resolve().parents[4] / "deploy" / "local" / "lib.sh"
+
+
+async def write_unbound_config(port: int, control_port: int, directory: Path) -> Path:
+    """The stack's unbound configuration for a server on these ports, kept in `directory`."""
+    script = (
+        'source "$0" && CONF_DIR=$1 DNS_DIR=$1 DNS_PORT=$2 DNS_CONTROL_PORT=$3 dns_write_config'
+    )
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-c", script, str(STACK_LIB), str(directory), str(port), str(control_port),
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{STACK_LIB} could not write unbound.conf: {err.decode()}")
+    return directory / "unbound.conf"
 
 
 @asynccontextmanager
@@ -142,8 +135,7 @@ async def running_unbound() -> AsyncIterator[DnsServer]:
     with tempfile.TemporaryDirectory(prefix="unbound-") as tmp:
         directory = Path(tmp)
         port, control_port = free_port(), free_port()
-        conf = directory / "unbound.conf"
-        conf.write_text(unbound_config(port, control_port, directory))
+        conf = await write_unbound_config(port, control_port, directory)
         log_path = directory / "unbound.log"
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(

@@ -4,6 +4,7 @@ shared by the test tiers of the services and libraries that render mail."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from contracts import (
@@ -47,6 +48,12 @@ def campaign(**overrides: Any) -> CampaignScheduled:
     return CampaignScheduled(**fields)
 
 
+def on_behalf(sender: Address, operator_email: str, **overrides: Any) -> CampaignScheduled:
+    """A campaign that an operator (`operator_email`) sends in the name of `sender`."""
+    operator = StaffMember(user_id=uuid.uuid4(), name="操作 担当", email=operator_email)
+    return campaign(sender_mode="on_behalf_user", sender=sender, operator=operator, **overrides)
+
+
 def recipient(c: CampaignScheduled, email: str, **overrides: Any) -> RecipientResolved:
     customer = overrides.pop("customer_id", uuid.uuid4())
     fields: dict[str, Any] = {
@@ -62,6 +69,28 @@ def recipient(c: CampaignScheduled, email: str, **overrides: Any) -> RecipientRe
     }
     fields.update(overrides)
     return RecipientResolved(**fields)
+
+
+def bulk(count: int, domains: Sequence[str]) -> tuple[CampaignScheduled, list[RecipientResolved]]:
+    """A campaign with an HTML part only, and `count` recipients `r<i>@` spread evenly over
+    `domains`: for tests and benchmarks that count mail rather than read it."""
+    c = campaign(
+        subject="{{ last_name }}様へのお知らせ",
+        html_body='<html><body><p>{{ full_name }} 様</p><p><a href="https://shop.example.com/">'
+        "ご案内</a></p></body></html>",
+        text_body=None,
+        footer=Footer(),
+    )
+    recipients = [
+        recipient(
+            c,
+            f"r{i}@{domains[i % len(domains)]}",
+            name="",
+            merge_values={"last_name": "山田", "full_name": f"山田 {i}"},
+        )
+        for i in range(count)
+    ]
+    return c, recipients
 
 
 def unique_domain() -> str:

@@ -105,52 +105,45 @@ def event_id(subject: UUID, name: str) -> UUID:
     return uuid.uuid5(subject, name)
 
 
+#: The fields by which every outcome event names its message and recipient.
+_ADDRESSED: set[str] = {"tenant_id", "campaign_id", "message_id", "customer_id", "email"}
+
+
 def outcome_events(
     r: RecipientResolved, state: State, reply_code: int | None, text: str
 ) -> list[Event]:
     """What the world learns from a message's final state."""
+    addressed = r.model_dump(include=_ADDRESSED)
+    refusal = {
+        "smtp_code": reply_code,
+        "enhanced_status": enhanced_status(text),
+        "diagnostic": text[:1000],
+    }
     if state is State.SENT:
         return [
             MessageSent(
                 event_id=event_id(r.message_id, "MessageSent"),
-                tenant_id=r.tenant_id,
-                campaign_id=r.campaign_id,
-                message_id=r.message_id,
-                customer_id=r.customer_id,
-                email=r.email,
+                **addressed,
                 name=r.name,
                 notify_user_id=r.notify_user_id,
                 smtp_response=text[:500],
             )
         ]
     if state in (State.BOUNCED, State.SOFT_BOUNCED):
+        kind = BounceKind.HARD if state is State.BOUNCED else BounceKind.SOFT
         return [
             Bounced(
                 event_id=event_id(r.message_id, "Bounced"),
-                tenant_id=r.tenant_id,
-                campaign_id=r.campaign_id,
-                message_id=r.message_id,
-                customer_id=r.customer_id,
-                email=r.email,
-                kind=BounceKind.HARD if state is State.BOUNCED else BounceKind.SOFT,
-                smtp_code=reply_code,
-                enhanced_status=enhanced_status(text),
-                diagnostic=text[:1000],
+                **addressed,
+                **refusal,
+                kind=kind,
                 source="smtp",
             )
         ]
     if state is State.BLOCKED:
         return [
             MessageBlocked(
-                event_id=event_id(r.message_id, "MessageBlocked"),
-                tenant_id=r.tenant_id,
-                campaign_id=r.campaign_id,
-                message_id=r.message_id,
-                customer_id=r.customer_id,
-                email=r.email,
-                smtp_code=reply_code,
-                enhanced_status=enhanced_status(text),
-                diagnostic=text[:1000],
+                event_id=event_id(r.message_id, "MessageBlocked"), **addressed, **refusal
             )
         ]
     return []

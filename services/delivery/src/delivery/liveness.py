@@ -4,6 +4,7 @@ dead ones to UNKNOWN (at start, then periodically), since their mail may have go
 from __future__ import annotations
 
 import logging
+from dataclasses import KW_ONLY, dataclass, field
 
 from delivery.ports import Instances, Ledger
 from servicekit.loops import Periodic
@@ -11,44 +12,38 @@ from servicekit.loops import Periodic
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Liveness:
-    def __init__(
-        self,
-        instances: Instances,
-        ledger: Ledger,
-        *,
-        owner: str,
-        beat_seconds: float,
-        owner_timeout: float,
-    ) -> None:
-        self._instances = instances
-        self._ledger = ledger
-        self._owner = owner
-        self._beat = beat_seconds
-        self._timeout = owner_timeout
-        self._beats = 0
+    instances: Instances
+    ledger: Ledger
+    _: KW_ONLY
+    owner: str
+    beat_seconds: float
+    #: A process silent this long is dead.
+    owner_timeout: float
+    _beats: int = field(default=0, init=False)
 
     async def start(self) -> None:
         """Announce this process before it claims anything, and sweep what the dead left."""
-        await self._instances.heartbeat(self._owner)
-        await self._instances.prune()
+        await self.instances.heartbeat(self.owner)
+        await self.instances.prune()
         await self.sweep()
 
     async def sweep(self) -> None:
-        campaigns = await self._ledger.sweep_dead_in_flight(self._timeout)
+        campaigns = await self.ledger.sweep_dead_in_flight(self.owner_timeout)
         if campaigns:
             log.warning("in-flight messages of dead processes marked unknown: %s", campaigns)
 
     def loop(self) -> Periodic:
-        sweep_every = max(1, round(self._timeout / 3 / self._beat))
+        sweep_every = max(1, round(self.owner_timeout / 3 / self.beat_seconds))
 
         async def beat() -> None:
             self._beats += 1
-            await self._instances.heartbeat(self._owner)
+            await self.instances.heartbeat(self.owner)
             if self._beats % sweep_every == 0:
                 await self.sweep()
 
-        return Periodic("heartbeat", beat, interval=self._beat)
+        return Periodic("heartbeat", beat, interval=self.beat_seconds)
 
     async def stop(self) -> None:
-        await self._instances.forget(self._owner)
+        await self.instances.forget(self.owner)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 from uuid import UUID
 
-from contracts import Event, RecipientResolved
+from contracts import Event, RecipientResolved, UnknownResolution
 from delivery.bounces import Reply
 from delivery.domain import Counts, State
 from mailkit.render import Mail
@@ -45,6 +45,16 @@ class Finished:
 
 
 @dataclass(frozen=True, slots=True)
+class FinishedBatch:
+    """One ledger write of outcomes, for rows `owner` holds in SENDING. With `outbox`, the
+    events it returns for the ids updated are enqueued in the same transaction."""
+
+    results: Sequence[Finished]
+    owner: str
+    outbox: Callable[[set[UUID]], list[Event]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Known:
     """A ledger row met again when Kafka redelivered its message."""
 
@@ -76,6 +86,18 @@ class Delivered:
 
 
 @dataclass(frozen=True, slots=True)
+class Settlement:
+    """A report's verdict on a sent message: the row moves from one of `source` to
+    `target`, and `events` (called only when it does) are enqueued in the same transaction."""
+
+    message_id: UUID
+    source: Sequence[State]
+    target: State
+    text: str
+    events: Callable[[], list[Event]]
+
+
+@dataclass(frozen=True, slots=True)
 class Grant:
     """Tokens a destination's bucket gave, how long until the next one when it gave none,
     and the rate in force (per minute; 0: none)."""
@@ -100,15 +122,8 @@ class Ledger(Protocol):
 
     async def existing(self, message_ids: Sequence[UUID]) -> dict[UUID, Known]: ...
 
-    async def finish(
-        self,
-        results: Sequence[Finished],
-        owner: str,
-        *,
-        outbox: Callable[[set[UUID]], list[Event]] | None = None,
-    ) -> set[UUID]:
-        """Record outcomes of rows `owner` holds in SENDING; returns the ids updated. With
-        `outbox`, the events it returns for those ids are enqueued in the same transaction."""
+    async def finish(self, batch: FinishedBatch) -> set[UUID]:
+        """Record the batch's outcomes; returns the ids updated."""
 
     async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:
         """The DATA marker: these messages' content may go on the wire now. Returns the
@@ -126,27 +141,13 @@ class Reports(Protocol):
 
     async def delivered(self, message_id: UUID) -> Delivered | None: ...
 
-    async def settle(
-        self,
-        message_id: UUID,
-        *,
-        source: Sequence[State],
-        target: State,
-        text: str,
-        events: Callable[[], list[Event]],
-    ) -> bool:
-        """Move the row from one of `source` to `target`, with the events in the same
-        transaction; False when it was in none of them (e.g. already settled)."""
+    async def settle(self, settlement: Settlement) -> bool:
+        """Apply the settlement; False when the row was in none of its `source` states
+        (e.g. already settled)."""
 
-    async def resolve_unknown(
-        self,
-        event_id: UUID,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        action: Literal["resend", "give_up"],
-    ) -> int | None:
-        """A campaign's UNKNOWN rows: due for sending again, or FAILED; returns how many
-        (None: this resolution was handled before)."""
+    async def resolve_unknown(self, resolution: UnknownResolution) -> int | None:
+        """A campaign's UNKNOWN rows: due for sending again, or FAILED, as the operator
+        said; returns how many (None: this resolution was handled before)."""
 
 
 class Campaigns(Protocol):
@@ -205,19 +206,21 @@ class Route:
     port: int
 
 
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One mail for a session to send. `following`, when given, is the next mail this
+    session will be asked to send (a session may announce it early). `entering` is awaited
+    before the content is written: False withdraws the mail (the connection is dropped)."""
+
+    mail: Mail
+    following: Mail | None = None
+    entering: Awaitable[bool] | None = None
+
+
 class MailSession(Protocol):
     """One persistent SMTP connection, used by one sender at a time."""
 
-    async def send(
-        self,
-        mail: Mail,
-        following: Mail | None = None,
-        *,
-        entering: Awaitable[bool] | None = None,
-    ) -> Reply:
-        """One transaction; `following`, when given, is the next mail this session will be
-        asked to send (a session may announce it early). `entering` is awaited before the
-        content is written: False withdraws the mail (the connection is dropped)."""
+    async def send(self, transaction: Transaction) -> Reply: ...
 
     async def close(self) -> None: ...
 

@@ -25,7 +25,7 @@ from contracts import (
 from delivery.bounces import Reply, Stage, Verdict, classify
 from delivery.domain import State, event_id
 from delivery.metrics import REPORT_BLOCKS_IGNORED, REPORTS
-from delivery.ports import Delivered, Reports, Suppressions
+from delivery.ports import Delivered, Reports, Settlement, Suppressions
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,13 @@ async def _dsn(event: ReportReceived, known: Delivered, reports: Reports) -> str
         verdict, State.SOFT_BOUNCED
     )
     settled = await reports.settle(
-        event.message_id,
-        source=REPORTABLE,
-        target=target,
-        text=f"DSN: {reply.text}",
-        events=lambda: _dsn_events(event, known, block, reply, target),
+        Settlement(
+            event.message_id,
+            source=REPORTABLE,
+            target=target,
+            text=f"DSN: {reply.text}",
+            events=lambda: _dsn_events(event, known, block, reply, target),
+        )
     )
     return target.value if settled else "already_settled"
 
@@ -119,22 +121,23 @@ async def _complaint(
         return "unverifiable"
     customer_id, email = known.customer_id, known.email
     assert email is not None
+    complained = Complained(
+        event_id=event_id(event.message_id, "Complained"),
+        tenant_id=known.tenant_id,
+        campaign_id=known.campaign_id,
+        message_id=event.message_id,
+        customer_id=customer_id,
+        email=email,
+        feedback_type=event.feedback_type or "abuse",
+    )
     settled = await reports.settle(
-        event.message_id,
-        source=REPORTABLE,
-        target=State.COMPLAINED,
-        text=f"complaint: {event.feedback_type or 'abuse'}",
-        events=lambda: [
-            Complained(
-                event_id=event_id(event.message_id, "Complained"),
-                tenant_id=known.tenant_id,
-                campaign_id=known.campaign_id,
-                message_id=event.message_id,
-                customer_id=customer_id,
-                email=email,
-                feedback_type=event.feedback_type or "abuse",
-            )
-        ],
+        Settlement(
+            event.message_id,
+            source=REPORTABLE,
+            target=State.COMPLAINED,
+            text=f"complaint: {complained.feedback_type}",
+            events=lambda: [complained],
+        )
     )
     if not settled:
         return "already_settled"
@@ -144,9 +147,7 @@ async def _complaint(
 
 
 async def unknown_resolved(event: UnknownResolution, *, reports: Reports) -> None:
-    changed = await reports.resolve_unknown(
-        event.event_id, event.tenant_id, event.campaign_id, event.action
-    )
+    changed = await reports.resolve_unknown(event)
     if changed is not None:
         log.info(
             "campaign %s: %s for %d unknown messages", event.campaign_id, event.action, changed

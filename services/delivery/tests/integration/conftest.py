@@ -11,12 +11,7 @@ from redis.asyncio import Redis
 
 from contracts import SigningKey
 from mailkit.keys import KeyVault
-from mailkit.signing import (
-    Ed25519SigningKey,
-    RsaSigningKey,
-    generate_ed25519_key,
-    generate_rsa_key,
-)
+from testkit.signing import sealed_keys
 
 
 @pytest.fixture
@@ -51,15 +46,4 @@ SIGNING_SECRET = "integration-signing-keys-secret-of-enough-length"
 def signing_keys() -> tuple[list[SigningKey], dict[bytes, bytes]]:
     """RSA and Ed25519 keys of example.com as a campaign carries them (encrypted), and the
     DNS TXT records a verifier finds for them."""
-    vault = KeyVault(SIGNING_SECRET)
-    rsa_pem, ed_pem = generate_rsa_key(), generate_ed25519_key()
-    rsa = RsaSigningKey("example.com", "bm1", rsa_pem)
-    ed = Ed25519SigningKey("example.com", "bm1e", ed_pem)
-    keys = [
-        SigningKey(domain="example.com", selector="bm1", algorithm="rsa-sha256",
-                   private_key=vault.encrypt(rsa_pem)),
-        SigningKey(domain="example.com", selector="bm1e", algorithm="ed25519-sha256",
-                   private_key=vault.encrypt(ed_pem)),
-    ]  # fmt: skip
-    records = {f"{k.dns_name}.".encode(): "".join(k.txt_record()).encode() for k in (rsa, ed)}
-    return keys, records
+    return sealed_keys("example.com", KeyVault(SIGNING_SECRET), "bm1", "bm1e")

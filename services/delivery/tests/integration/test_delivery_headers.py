@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import uuid
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -34,13 +33,8 @@ async def test_every_caught_mail_has_correct_headers_and_a_valid_dkim_signature(
 ) -> None:
     keys, txt_records = signing_keys
     domain = support.unique_domain()
-    operator = StaffMember(user_id=uuid.uuid4(), name="操作 担当", email="operator@example.com")
-    c = support.campaign(
-        sender_mode="on_behalf_user",
-        sender=Address(name="部長 鈴木", email="suzuki@example.com"),
-        operator=operator,
-        signing_keys=keys,
-    )
+    boss = Address(name="部長 鈴木", email="suzuki@example.com")
+    c = support.on_behalf(boss, "operator@example.com", signing_keys=keys)
     recipients = [
         support.recipient(c, f"user{i}@{domain}", name=f"顧客 {i}", sender=c.sender)
         for i in range(5)
@@ -74,7 +68,7 @@ async def test_every_caught_mail_has_correct_headers_and_a_valid_dkim_signature(
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         _check_envelope(summary, r, codec)
-        _check_headers(msg, r, operator, codec)
+        _check_headers(msg, r, c.operator, codec)
         _check_bodies(msg, r, codec)
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from delivery_tests_harness import (
     Bus,
-    DeliveryProcess,
     done,
     running,
     settings_for,
@@ -23,6 +22,7 @@ from pydantic import SecretStr
 
 import testkit.events as support
 from contracts import Bounced, MessageSent
+from testkit.processes import ServiceProcess
 
 
 def shaping_file(tmp_path: Path, text: str) -> str:
@@ -55,11 +55,15 @@ async def test_connection_limits_hold_across_two_processes(
             if name != "http_port"
         }
         processes = [
-            DeliveryProcess({**values, "instance_id": f"shape-{k}"}, tmp_path / f"d{k}.log")
+            ServiceProcess(
+                "delivery", values | {"instance_id": f"shape-{k}"}, tmp_path / f"d{k}.log"
+            )
             for k in (1, 2)
         ]
         try:
-            await asyncio.gather(*(p.start() for p in processes))
+            for p in processes:
+                p.start()
+            await asyncio.gather(*(p.wait_healthy() for p in processes))
             await bus.stream(c, rs)
             await bus.until(done(c.campaign_id, len(rs)), timeout=90)
         finally:

@@ -20,7 +20,7 @@ from contracts import (
 )
 from delivery import handlers, reports
 from delivery.domain import State, event_id
-from delivery.ports import Claim, Finished
+from delivery.ports import Claim, Finished, FinishedBatch
 
 
 async def ledger_with(state: State, email: str = "kim@x.example") -> tuple[fakes.FakeLedger, Any]:
@@ -28,7 +28,8 @@ async def ledger_with(state: State, email: str = "kim@x.example") -> tuple[fakes
     c = support.campaign()
     r = support.recipient(c, email)
     await ledger.claim([Claim(r, State.SENDING, encode(r))], "me")
-    await ledger.finish([Finished(r.message_id, state, 250, "2.0.0 ok", event=encode(r))], "me")
+    finished = Finished(r.message_id, state, 250, "2.0.0 ok", event=encode(r))
+    await ledger.finish(FinishedBatch([finished], "me"))
     return ledger, r
 
 

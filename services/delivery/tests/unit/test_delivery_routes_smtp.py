@@ -15,7 +15,7 @@ import pytest
 from delivery.adapters.mx import MxRouter
 from delivery.adapters.smtp import SmtpMailer, SmtpOptions
 from delivery.bounces import Stage
-from delivery.ports import Route
+from delivery.ports import Route, Transaction
 from devsink import DevSink, SinkConfig
 from mailkit.render import Mail
 
@@ -41,10 +41,10 @@ async def test_a_withdrawn_message_is_never_written(sink: DevSink) -> None:
     mailer = SmtpMailer(SmtpOptions("127.0.0.1", sink.smtp_port, timeout=5))
     session = mailer.session(mailer.relay())
     try:
-        refused = await session.send(mail("a@x.example"), entering=verdict(False))
+        refused = await session.send(Transaction(mail("a@x.example"), entering=verdict(False)))
         assert (refused.stage, refused.code) == (Stage.DATA, None)
         assert "Withdrawn" in refused.text
-        accepted = await session.send(mail("b@x.example"), entering=verdict(True))
+        accepted = await session.send(Transaction(mail("b@x.example"), entering=verdict(True)))
         assert (accepted.stage, accepted.code) == (Stage.END, 250)
     finally:
         await session.close()
@@ -56,7 +56,7 @@ async def test_a_session_falls_back_along_its_exchangers(sink: DevSink) -> None:
     route = Route("mx x.example", ("127.0.0.9", "127.0.0.1"), sink.smtp_port)
     session = mailer.session(route)
     try:
-        reply = await session.send(mail("c@x.example"))
+        reply = await session.send(Transaction(mail("c@x.example")))
     finally:
         await session.close()
     assert (reply.stage, reply.code) == (Stage.END, 250)

@@ -7,6 +7,7 @@ import uuid
 from typing import cast
 
 import pytest
+from delivery_tests_fakes import FakeClock
 
 from delivery.pipeline.items import Job
 from delivery.pipeline.lanes import Lane
@@ -14,14 +15,6 @@ from delivery.shaping import config
 from delivery.shaping.breaker import Breaker, BreakerState, StormDetector
 from delivery.shaping.config import Adaptive, BreakerPolicy, ShapingError, StormPolicy
 from delivery.shaping.local import LocalShaper
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_the_bundled_file_groups_the_providers() -> None:
@@ -73,7 +66,7 @@ def test_an_invalid_policy_is_refused(data: dict[str, object]) -> None:
 
 
 async def test_slots_are_limited_and_a_dead_holders_lapse() -> None:
-    clock = Clock()
+    clock = FakeClock()
     shaper = LocalShaper(Adaptive(), slot_ttl=30, clock=clock)
     assert await shaper.acquire("d", "a", 2)
     assert await shaper.acquire("d", "a", 2), "a holder keeps its slot"
@@ -86,7 +79,7 @@ async def test_slots_are_limited_and_a_dead_holders_lapse() -> None:
 
 
 async def test_the_bucket_holds_the_rate() -> None:
-    clock = Clock()
+    clock = FakeClock()
     shaper = LocalShaper(Adaptive(), clock=clock)
     first = await shaper.take("d", 100, per_minute=600)  # 10 per second, a second's burst
     assert first.granted == 10
@@ -98,7 +91,7 @@ async def test_the_bucket_holds_the_rate() -> None:
 
 
 async def test_a_slow_down_halves_what_was_sent_then_recovers_linearly() -> None:
-    clock = Clock()
+    clock = FakeClock()
     adaptive = Adaptive(decrease=0.5, hold_seconds=1, recover_seconds=10, min_per_minute=6)
     shaper = LocalShaper(adaptive, clock=clock)
     for _ in range(10):
@@ -116,7 +109,7 @@ async def test_a_slow_down_halves_what_was_sent_then_recovers_linearly() -> None
 
 
 async def test_a_slow_down_never_goes_below_the_floor() -> None:
-    clock = Clock()
+    clock = FakeClock()
     shaper = LocalShaper(Adaptive(min_per_minute=6, hold_seconds=0), clock=clock)
     rate = 600.0
     for _ in range(20):
@@ -126,7 +119,7 @@ async def test_a_slow_down_never_goes_below_the_floor() -> None:
 
 
 def test_breaker_opens_probes_and_closes() -> None:
-    clock = Clock()
+    clock = FakeClock()
     breaker = Breaker(BreakerPolicy(failures=3, open_seconds=10, max_open_seconds=25), clock)
     assert breaker.allows()
     assert not breaker.failed() and not breaker.failed()
@@ -153,7 +146,7 @@ def test_breaker_opens_probes_and_closes() -> None:
 
 
 def test_a_storm_is_many_identical_refusals_not_a_few_bad_addresses() -> None:
-    clock = Clock()
+    clock = FakeClock()
     storms = StormDetector(StormPolicy(window_seconds=60, min_refusals=10, ratio=0.5), clock)
     # A stale list: 5% of the addresses are gone, spread over a busy minute.
     for i in range(400):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 import dns.asyncresolver
 import dns.exception
@@ -57,23 +58,17 @@ def resolver_for(nameservers: str, timeout: float = 5.0) -> dns.asyncresolver.Re
     return resolver
 
 
+@dataclass(frozen=True, eq=False)
 class MxRouter:
-    def __init__(
-        self,
-        resolver: dns.asyncresolver.Resolver,
-        port: int = 25,
-        *,
-        max_ttl: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._resolver = resolver
-        self._port = port
-        self._max_ttl = max_ttl
-        self._clock = clock
-        self._cache: dict[str, tuple[float, Route | Reply]] = {}
+    resolver: dns.asyncresolver.Resolver
+    port: int = 25
+    _: KW_ONLY
+    max_ttl: float = 3600.0
+    clock: Callable[[], float] = time.monotonic
+    _cache: dict[str, tuple[float, Route | Reply]] = field(default_factory=dict, init=False)
 
     async def route(self, domain: str) -> Route | Reply:
-        now = self._clock()
+        now = self.clock()
         cached = self._cache.get(domain)
         if cached is not None and cached[0] > now:
             return cached[1]
@@ -83,7 +78,7 @@ class MxRouter:
 
     async def _lookup(self, domain: str) -> tuple[Route | Reply, float]:
         try:
-            answer = await self._resolver.resolve(domain, "MX")
+            answer = await self.resolver.resolve(domain, "MX")
         except dns.resolver.NXDOMAIN:
             return _no_domain(domain, "the domain does not exist"), FAILURE_TTL * 12
         except dns.resolver.NoAnswer:
@@ -98,20 +93,20 @@ class MxRouter:
             hosts += await self._addresses(str(record.exchange).rstrip("."))
         if not hosts:
             return _lookup_failed(domain, "no address for any exchanger"), FAILURE_TTL
-        ttl = min(float(answer.rrset.ttl if answer.rrset else 0), self._max_ttl)
-        return Route(f"mx {domain}", tuple(hosts), self._port), max(ttl, 1.0)
+        ttl = min(float(answer.rrset.ttl if answer.rrset else 0), self.max_ttl)
+        return Route(f"mx {domain}", tuple(hosts), self.port), max(ttl, 1.0)
 
     async def _implicit(self, domain: str) -> tuple[Route | Reply, float]:
         hosts = await self._addresses(domain)
         if not hosts:
             return _no_domain(domain, "it has no mail exchanger"), FAILURE_TTL * 12
-        return Route(f"mx {domain}", tuple(hosts), self._port), 300.0
+        return Route(f"mx {domain}", tuple(hosts), self.port), 300.0
 
     async def _addresses(self, host: str) -> list[str]:
         found: list[str] = []
         for kind in ("A", "AAAA"):
             try:
-                found += [r.to_text() for r in await self._resolver.resolve(host, kind)]
+                found += [r.to_text() for r in await self.resolver.resolve(host, kind)]
             except dns.exception.DNSException:
                 continue
         return found

@@ -6,17 +6,16 @@ round trip covers a whole group of messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
-from contracts import Event
+from contracts import UnknownResolution
+from delivery import ports
 from delivery.domain import Counts, State
-from delivery.ports import Claim, Delivered, DueRetry, Finished, Known, ProgressSnapshot
 from servicekit.db import load_queries
 from servicekit.outbox import enqueue
 
@@ -27,7 +26,7 @@ class PgLedger:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def claim(self, claims: Sequence[Claim], owner: str) -> dict[UUID, State]:
+    async def claim(self, claims: Sequence[ports.Claim], owner: str) -> dict[UUID, State]:
         if not claims:
             return {}
         events = [c.event for c in claims]
@@ -47,22 +46,17 @@ class PgLedger:
         )
         return {r["message_id"]: State(r["state"]) for r in rows}
 
-    async def existing(self, message_ids: Sequence[UUID]) -> dict[UUID, Known]:
+    async def existing(self, message_ids: Sequence[UUID]) -> dict[UUID, ports.Known]:
         rows = await self._pool.fetch(Q["existing"], list(message_ids))
         return {
-            r["message_id"]: Known(
+            r["message_id"]: ports.Known(
                 r["message_id"], State(r["state"]), r["reply_code"], r["reply_text"], r["owner"]
             )
             for r in rows
         }
 
-    async def finish(
-        self,
-        results: Sequence[Finished],
-        owner: str,
-        *,
-        outbox: Callable[[set[UUID]], list[Event]] | None = None,
-    ) -> set[UUID]:
+    async def finish(self, batch: ports.FinishedBatch) -> set[UUID]:
+        results = batch.results
         if not results:
             return set()
         args = (
@@ -73,24 +67,26 @@ class PgLedger:
             [r.retry_in for r in results],
             [r.event for r in results],
             [r.refund for r in results],
-            owner,
+            batch.owner,
         )
-        if outbox is None:
+        if batch.outbox is None:
             rows = await self._pool.fetch(Q["finish"], *args)
             return {r["message_id"] for r in rows}
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(Q["finish"], *args)
             updated = {r["message_id"] for r in rows}
-            await enqueue(conn, outbox(updated))
+            await enqueue(conn, batch.outbox(updated))
         return updated
 
     async def mark(self, message_ids: Sequence[UUID], owner: str) -> set[UUID]:
         rows = await self._pool.fetch(Q["mark_data"], list(message_ids), owner)
         return {r["message_id"] for r in rows}
 
-    async def take_due_retries(self, owner: str, limit: int) -> list[DueRetry]:
+    async def take_due_retries(self, owner: str, limit: int) -> list[ports.DueRetry]:
         rows = await self._pool.fetch(Q["take_due_retries"], owner, limit)
-        return [DueRetry(r["message_id"], r["attempts"], r["event"], r["since"]) for r in rows]
+        return [
+            ports.DueRetry(r["message_id"], r["attempts"], r["event"], r["since"]) for r in rows
+        ]
 
     async def sweep_dead_in_flight(self, owner_timeout: float) -> list[UUID]:
         rows = await self._pool.fetch(Q["sweep_dead_in_flight"], owner_timeout)
@@ -101,44 +97,36 @@ class PgReports:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def delivered(self, message_id: UUID) -> Delivered | None:
+    async def delivered(self, message_id: UUID) -> ports.Delivered | None:
         r = await self._pool.fetchrow(Q["delivered"], message_id)
         if r is None:
             return None
-        return Delivered(
+        return ports.Delivered(
             r["tenant_id"], r["campaign_id"], r["customer_id"], r["email"], State(r["state"])
         )
 
-    async def settle(
-        self,
-        message_id: UUID,
-        *,
-        source: Sequence[State],
-        target: State,
-        text: str,
-        events: Callable[[], list[Event]],
-    ) -> bool:
+    async def settle(self, settlement: ports.Settlement) -> bool:
+        s = settlement
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                Q["settle"], message_id, [s.value for s in source], target.value, text[:1000]
+                Q["settle"],
+                s.message_id,
+                [x.value for x in s.source],
+                s.target.value,
+                s.text[:1000],
             )
             if row is None:
                 return False
-            await enqueue(conn, events())
+            await enqueue(conn, s.events())
         return True
 
-    async def resolve_unknown(
-        self,
-        event_id: UUID,
-        tenant_id: UUID,
-        campaign_id: UUID,
-        action: Literal["resend", "give_up"],
-    ) -> int | None:
-        query = Q["resend_unknown"] if action == "resend" else Q["give_up_unknown"]
+    async def resolve_unknown(self, resolution: UnknownResolution) -> int | None:
+        r = resolution
+        query = Q["resend_unknown"] if r.action == "resend" else Q["give_up_unknown"]
         async with self._pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval(Q["first_time"], event_id) is None:
+            if await conn.fetchval(Q["first_time"], r.event_id) is None:
                 return None
-            return int(await conn.fetchval(query, campaign_id, tenant_id))
+            return int(await conn.fetchval(query, r.campaign_id, r.tenant_id))
 
 
 class PgCampaigns:
@@ -160,12 +148,12 @@ class PgCampaigns:
     async def unreported(self, limit: int) -> list[UUID]:
         return [r["campaign_id"] for r in await self._pool.fetch(Q["unreported_campaigns"], limit)]
 
-    async def snapshot(self, campaign_id: UUID) -> ProgressSnapshot | None:
+    async def snapshot(self, campaign_id: UUID) -> ports.ProgressSnapshot | None:
         rows = await self._pool.fetch(Q["progress_counts"], campaign_id)
         if not rows:
             return None
         counts = Counts({r["state"]: r["n"] for r in rows if r["state"] is not None})
-        return ProgressSnapshot(rows[0]["tenant_id"], rows[0]["changed_seq"], counts)
+        return ports.ProgressSnapshot(rows[0]["tenant_id"], rows[0]["changed_seq"], counts)
 
     async def reported(self, campaign_id: UUID, sequence: int) -> None:
         await self._pool.execute(Q["mark_reported"], campaign_id, sequence)

@@ -28,7 +28,7 @@ from aiosmtplib.errors import SMTPException, SMTPResponseException
 
 from delivery.adapters.replies import ConnectionLost, ReplyReader
 from delivery.bounces import Reply, Stage
-from delivery.ports import Route
+from delivery.ports import Route, Transaction
 from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
@@ -81,26 +81,20 @@ class SmtpSession:
         #: The mail whose commands went out with the previous message, and their replies.
         self._announced: tuple[Mail, list[asyncio.Future[tuple[int, str]]]] | None = None
 
-    async def send(
-        self,
-        mail: Mail,
-        following: Mail | None = None,
-        *,
-        entering: Awaitable[bool] | None = None,
-    ) -> Reply:
-        """One transaction. With `following` (the next mail this session will be asked to
+    async def send(self, transaction: Transaction) -> Reply:
+        """With `following` (the next mail this session will be asked to
         send), its commands go out in the same write as this message (RFC 2920 allows the
         message content first in a group): one write and one round trip per mail."""
         self._stage = Stage.CONNECT
-        if self._announced is not None and self._announced[0] is not mail:
+        if self._announced is not None and self._announced[0] is not transaction.mail:
             await self._drop()  # what was announced is not sent: its replies would mismatch
         try:
             await self._connect_if_needed()
             async with asyncio.timeout(self._o.timeout):
                 if self._reader is not None:
-                    reply = await self._pipelined(mail, following, entering)
+                    reply = await self._pipelined(transaction)
                 else:
-                    reply = await self._stepwise(mail, entering)
+                    reply = await self._stepwise(transaction)
         except SMTPResponseException as exc:
             await self._drop()
             code = exc.code if self._stage is Stage.CONNECT and exc.code >= 400 else None
@@ -123,9 +117,8 @@ class SmtpSession:
 
     # ------------------------------------------------------------------ transactions
 
-    async def _pipelined(
-        self, mail: Mail, following: Mail | None, entering: Awaitable[bool] | None
-    ) -> Reply:
+    async def _pipelined(self, transaction: Transaction) -> Reply:
+        mail, following = transaction.mail, transaction.following
         reader = self._reader
         assert reader is not None and reader.transport is not None
         transport = reader.transport
@@ -148,7 +141,7 @@ class SmtpSession:
         code, text = await data_reply
         if code != 354:
             return Reply(Stage.DATA, code, text)
-        await _enter(entering)
+        await _enter(transaction.entering)
         (end_reply,) = reader.expect(1)
         if following is not None and not self._worn_out(1):
             self._announced = (following, reader.expect(3))
@@ -159,7 +152,8 @@ class SmtpSession:
         code, text = await end_reply
         return Reply(Stage.END, code, text)
 
-    async def _stepwise(self, mail: Mail, entering: Awaitable[bool] | None) -> Reply:
+    async def _stepwise(self, transaction: Transaction) -> Reply:
+        mail = transaction.mail
         smtp = self._smtp
         assert smtp is not None and smtp.protocol is not None
         protocol = smtp.protocol
@@ -175,7 +169,7 @@ class SmtpSession:
         r = await protocol.execute_command(b"DATA")
         if r.code != 354:
             return Reply(Stage.DATA, r.code, r.message)
-        await _enter(entering)
+        await _enter(transaction.entering)
         protocol.write(mail.data)
         self._stage = Stage.END
         r = await protocol.read_response()

@@ -29,7 +29,7 @@ from delivery.pipeline.claim import Claimer
 from delivery.pipeline.commit import Commits, Rebalance
 from delivery.pipeline.dispatch import Dispatcher
 from delivery.pipeline.intake import Intake
-from delivery.pipeline.items import InFlight, Item, Outcome
+from delivery.pipeline.items import InFlight, Item, Outcome, Shared
 from delivery.pipeline.mark import Marker
 from delivery.pipeline.offsets import OffsetTracker
 from delivery.pipeline.record import Recorder
@@ -93,38 +93,18 @@ class Pipeline:
         self.marker = Marker(ledger, config.owner)
         self.commits = Commits(self.tracker, config.namespace)
         self.intake = Intake(self.tracker, campaigns, catalog, self.commits, claims)
+        shared = Shared(config.owner, ledger, publisher, self.tracker, in_flight, clock)
         self.claimer = Claimer(
-            owner=config.owner,
+            shared,
             chunk=config.claim_chunk,
             recheck_seconds=config.recheck_seconds,
-            ledger=ledger,
             catalog=catalog,
-            publisher=publisher,
-            tracker=self.tracker,
-            in_flight=in_flight,
             inbox=claims,
             ready=ready,
-            clock=clock,
         )
         self.senders = Senders(mailer, router, ready, self.marker, outcomes)
-        self.recorder = Recorder(
-            owner=config.owner,
-            policy=config.policy,
-            ledger=ledger,
-            publisher=publisher,
-            tracker=self.tracker,
-            in_flight=in_flight,
-            inbox=outcomes,
-            clock=clock,
-        )
-        retrier = Retrier(
-            owner=config.owner,
-            ledger=ledger,
-            catalog=catalog,
-            in_flight=in_flight,
-            ready=ready,
-            clock=clock,
-        )
+        self.recorder = Recorder(shared, policy=config.policy, inbox=outcomes)
+        retrier = Retrier(shared, catalog=catalog, ready=ready)
         self._retries = Periodic("retries", retrier.take, interval=config.retry_poll_seconds)
         self._commit_loop = Periodic(
             "offset commits", self._commit_step, interval=config.commit_interval_seconds

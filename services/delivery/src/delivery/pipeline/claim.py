@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -24,9 +23,8 @@ from delivery.catalog import CampaignCatalog
 from delivery.domain import FINAL, State, outcome_events
 from delivery.metrics import HELD, OUTCOME, REPLAYED
 from delivery.pipeline.dispatch import Dispatcher
-from delivery.pipeline.items import InFlight, Item, Job, retrying
-from delivery.pipeline.offsets import OffsetTracker
-from delivery.ports import Claim, Finished, Known, Ledger, Publisher
+from delivery.pipeline.items import Item, Job, Shared, retrying
+from delivery.ports import Claim, Finished, FinishedBatch, Known
 from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
@@ -35,23 +33,16 @@ log = logging.getLogger(__name__)
 class Claimer:
     def __init__(
         self,
+        shared: Shared,
         *,
-        owner: str,
         chunk: int,
         recheck_seconds: float,
-        ledger: Ledger,
         catalog: CampaignCatalog,
-        publisher: Publisher,
-        tracker: OffsetTracker,
-        in_flight: InFlight,
         inbox: asyncio.Queue[list[Item]],
         ready: Dispatcher,
-        clock: Callable[[], float],
     ) -> None:
-        self._owner, self._chunk, self._recheck = owner, chunk, recheck_seconds
-        self._ledger, self._catalog, self._publisher = ledger, catalog, publisher
-        self._tracker, self._in_flight = tracker, in_flight
-        self._inbox, self._ready, self._clock = inbox, ready, clock
+        self._shared, self._chunk, self._recheck = shared, chunk, recheck_seconds
+        self._catalog, self._inbox, self._ready = catalog, inbox, ready
         #: Items another owner (or this process) is at; looked at again at `_recheck_at`.
         self._later: list[Item] = []
         self._recheck_at = 0.0
@@ -88,7 +79,7 @@ class Claimer:
         seen: set[UUID] = set()
         again: list[Item] = []
         for item in items:
-            if not self._tracker.current(item.tp, item.generation):
+            if not self._shared.tracker.current(item.tp, item.generation):
                 continue  # its partition was revoked: the new owner reads it again
             cid = item.event.campaign_id
             if cid not in compiled and cid not in self._catalog.broken:
@@ -113,7 +104,7 @@ class Claimer:
             await self._settle_known(again)
 
     async def _claim(self, items: list[Item], compiled: dict[UUID, Any]) -> None:
-        now = self._clock()
+        now = self._shared.clock()
         issued_at = int(now)
         claims: list[Claim] = []
         mails: dict[UUID, Mail] = {}
@@ -135,7 +126,9 @@ class Claimer:
                 log.warning("message %s cannot be rendered: %r", event.message_id, exc)
                 reason = f"render failed: {exc!r}"[:500]
                 claims.append(Claim(event, State.FAILED, reason=reason))
-        states = await retrying("claim", lambda: self._ledger.claim(claims, self._owner))
+        states = await retrying(
+            "claim", lambda: self._shared.ledger.claim(claims, self._shared.owner)
+        )
         known: list[Item] = []
         for item in items:
             message_id = item.event.message_id
@@ -143,17 +136,17 @@ class Claimer:
             if state is None:
                 known.append(item)
             elif state is State.SENDING:
-                self._in_flight.add([message_id])
+                self._shared.in_flight.add([message_id])
                 self._ready.put(Job(item.event, mails[message_id], 1, item.raw, item, now))
             else:
                 OUTCOME[state].inc()
-                self._tracker.done(item.tp, item.offset, item.generation)
+                self._shared.tracker.done(item.tp, item.offset, item.generation)
         if known:
             await self._settle_known(known)
 
     async def _settle_known(self, items: list[Item]) -> None:
         ids = [i.event.message_id for i in items]
-        rows = await retrying("existing", lambda: self._ledger.existing(ids))
+        rows = await retrying("existing", lambda: self._shared.ledger.existing(ids))
         events: list[Event] = []
         settled: list[Item] = []
         orphans: list[Finished] = []
@@ -172,17 +165,20 @@ class Claimer:
                     events.extend(_replay(item.event, row))
                 settled.append(item)
         if orphans:
-            await retrying("finish", lambda: self._ledger.finish(orphans, self._owner))
+            await retrying(
+                "finish",
+                lambda: self._shared.ledger.finish(FinishedBatch(orphans, self._shared.owner)),
+            )
         if events:
-            await retrying("publish", lambda: self._publisher.publish(events))
+            await retrying("publish", lambda: self._shared.publisher.publish(events))
         for item in settled:
-            self._tracker.done(item.tp, item.offset, item.generation)
+            self._shared.tracker.done(item.tp, item.offset, item.generation)
 
     def _orphan(self, row: Known) -> bool:
         return (
             row.state is State.SENDING
-            and row.owner == self._owner
-            and row.message_id not in self._in_flight
+            and row.owner == self._shared.owner
+            and row.message_id not in self._shared.in_flight
         )
 
     def _hold(self, items: list[Item]) -> None:

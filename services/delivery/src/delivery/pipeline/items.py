@@ -3,7 +3,8 @@
 - `Item`: a RecipientResolved read from Kafka, with where it came from;
 - `Job`: a rendered mail whose ledger row is SENDING in this process;
 - `Outcome`: what became of a job: a reply, or parked (back to the ledger unattempted);
-- `InFlight`: messages this process claimed whose outcome the ledger does not hold yet.
+- `InFlight`: messages this process claimed whose outcome the ledger does not hold yet;
+- `Shared`: what the claimer, the recorder and the retrier of one process work with alike.
 
 The hand-off from the claimer and the retrier to the senders is the dispatcher
 (dispatch.py): one queue per destination.
@@ -20,7 +21,8 @@ from uuid import UUID
 
 from contracts import RecipientResolved
 from delivery.bounces import Reply
-from delivery.ports import TopicPartition
+from delivery.pipeline.offsets import OffsetTracker
+from delivery.ports import Ledger, Publisher, TopicPartition
 from mailkit.render import Mail
 
 log = logging.getLogger(__name__)
@@ -96,3 +98,15 @@ async def retrying(what: str, call: Callable[[], Awaitable[T]]) -> T:
             log.warning("%s failed, retrying in %.1fs: %r", what, delay, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What the claimer, the recorder and the retrier of one process work with alike."""
+
+    owner: str
+    ledger: Ledger
+    publisher: Publisher
+    tracker: OffsetTracker
+    in_flight: InFlight
+    clock: Callable[[], float]

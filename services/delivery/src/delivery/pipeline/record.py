@@ -7,34 +7,20 @@ tried) goes back to the ledger as a retry with its attempt given back."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from uuid import UUID
 
 from contracts import Event
 from delivery.domain import RetryPolicy, State, decide, outcome_events
 from delivery.metrics import OUTCOME
-from delivery.pipeline.items import InFlight, Job, Outcome, retrying
-from delivery.pipeline.offsets import OffsetTracker
-from delivery.ports import Finished, Ledger, Publisher
+from delivery.pipeline.items import Job, Outcome, Shared, retrying
+from delivery.ports import Finished, FinishedBatch
 
 
 class Recorder:
     def __init__(
-        self,
-        *,
-        owner: str,
-        policy: RetryPolicy,
-        ledger: Ledger,
-        publisher: Publisher,
-        tracker: OffsetTracker,
-        in_flight: InFlight,
-        inbox: asyncio.Queue[Outcome],
-        clock: Callable[[], float] = time.time,
+        self, shared: Shared, *, policy: RetryPolicy, inbox: asyncio.Queue[Outcome]
     ) -> None:
-        self._owner, self._policy, self._clock = owner, policy, clock
-        self._ledger, self._publisher = ledger, publisher
-        self._tracker, self._in_flight, self._inbox = tracker, in_flight, inbox
+        self._shared, self._policy, self._inbox = shared, policy, inbox
         #: Outcomes taken from the inbox and not yet recorded.
         self.busy = 0
 
@@ -67,7 +53,7 @@ class Recorder:
                 job.event.message_id, State.RETRY, None, outcome.why, outcome.defer or 0.0,
                 job.raw, refund=True,
             )  # fmt: skip
-        age = self._clock() - job.since
+        age = self._shared.clock() - job.since
         decision = decide(reply, job.attempts, age, self._policy)
         kept = decision.state in (State.RETRY, State.UNKNOWN)
         return Finished(
@@ -81,27 +67,32 @@ class Recorder:
 
     async def _record_fresh(self, rows: list[tuple[Job, Finished]]) -> None:
         finished = [r for _, r in rows]
-        updated = await retrying("finish", lambda: self._ledger.finish(finished, self._owner))
+        updated = await retrying(
+            "finish",
+            lambda: self._shared.ledger.finish(FinishedBatch(finished, self._shared.owner)),
+        )
         events = _events_for(rows, updated)
         if events:
-            await retrying("publish", lambda: self._publisher.publish(events))
+            await retrying("publish", lambda: self._shared.publisher.publish(events))
         # Only now: a redelivered copy met before this point is held, not taken for a claim
         # whose answer was lost (which would send it again).
-        self._in_flight.discard(r.message_id for r in finished)
+        self._shared.in_flight.discard(r.message_id for r in finished)
         for job, row in rows:
             OUTCOME[row.state].inc()
             assert job.item is not None
-            self._tracker.done(job.item.tp, job.item.offset, job.item.generation)
+            self._shared.tracker.done(job.item.tp, job.item.offset, job.item.generation)
 
     async def _record_retried(self, rows: list[tuple[Job, Finished]]) -> None:
         finished = [r for _, r in rows]
         await retrying(
             "finish retries",
-            lambda: self._ledger.finish(
-                finished, self._owner, outbox=lambda ids: _events_for(rows, ids)
+            lambda: self._shared.ledger.finish(
+                FinishedBatch(
+                    finished, self._shared.owner, outbox=lambda ids: _events_for(rows, ids)
+                )
             ),
         )
-        self._in_flight.discard(r.message_id for r in finished)
+        self._shared.in_flight.discard(r.message_id for r in finished)
         for _, row in rows:
             OUTCOME[row.state].inc()
 

@@ -4,46 +4,35 @@ there is room (new messages and retries share the senders)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from contracts import RecipientResolved, decode
 from delivery.catalog import CampaignCatalog
 from delivery.domain import State
 from delivery.pipeline.dispatch import Dispatcher
-from delivery.pipeline.items import InFlight, Job
-from delivery.ports import Finished, Ledger
+from delivery.pipeline.items import Job, Shared
+from delivery.ports import Finished, FinishedBatch
 
 log = logging.getLogger(__name__)
 
 
 class Retrier:
-    def __init__(
-        self,
-        *,
-        owner: str,
-        ledger: Ledger,
-        catalog: CampaignCatalog,
-        in_flight: InFlight,
-        ready: Dispatcher,
-        clock: Callable[[], float],
-    ) -> None:
-        self._owner, self._ledger, self._catalog = owner, ledger, catalog
-        self._in_flight, self._ready, self._clock = in_flight, ready, clock
+    def __init__(self, shared: Shared, *, catalog: CampaignCatalog, ready: Dispatcher) -> None:
+        self._shared, self._catalog, self._ready = shared, catalog, ready
 
     async def take(self) -> bool:
         """One look at the ledger; True when it gave as many as there was room for."""
         room = self._ready.room()
         if room <= 0:
             return False
-        due = await self._ledger.take_due_retries(self._owner, room)
+        due = await self._shared.ledger.take_due_retries(self._shared.owner, room)
         if not due:
             return False
         # In flight from the moment they are SENDING here, so that the claimer never takes
         # a redelivered copy for the orphan of a lost claim.
-        self._in_flight.add(row.message_id for row in due)
+        self._shared.in_flight.add(row.message_id for row in due)
         events = [decode(row.event, RecipientResolved) for row in due]
         compiled = await self._catalog.get_many({e.campaign_id for e in events})
-        issued_at = int(self._clock())
+        issued_at = int(self._shared.clock())
         failed: list[Finished] = []
         for row, event in zip(due, events, strict=True):
             campaign = compiled.get(event.campaign_id)
@@ -56,6 +45,6 @@ class Retrier:
                 continue
             self._ready.put(Job(event, mail, row.attempts, row.event, None, row.since))
         if failed:
-            await self._ledger.finish(failed, self._owner)
-            self._in_flight.discard(f.message_id for f in failed)
+            await self._shared.ledger.finish(FinishedBatch(failed, self._shared.owner))
+            self._shared.in_flight.discard(f.message_id for f in failed)
         return len(due) == room

@@ -19,7 +19,7 @@ from delivery.pipeline.dispatch import Dispatcher
 from delivery.pipeline.items import Job, Outcome
 from delivery.pipeline.lanes import Seat
 from delivery.pipeline.mark import Marker
-from delivery.ports import Mailer, MailSession, Route, Router
+from delivery.ports import Mailer, MailSession, Route, Router, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class Senders:
             self._marker.mark(following)
         try:
             reply = await session.send(
-                job.mail, following.mail if following else None, entering=job.mark
+                Transaction(job.mail, following.mail if following else None, job.mark)
             )
         except Exception as exc:  # a session reports SMTP trouble as a Reply
             log.exception("sender: unexpected error")
