@@ -40,7 +40,7 @@ import asyncpg
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from benchkit import ROOT, free_port, load_env, peak_rss_mb
+from benchkit import ROOT, cpu_seconds, free_port, load_env, peak_rss_mb
 from fastapi import FastAPI, HTTPException
 
 from contracts import (
@@ -135,6 +135,10 @@ class Service:
                         return
                 await asyncio.sleep(0.2)
         raise TimeoutError("recipients did not become healthy")
+
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
 
     def peak_rss_mb(self) -> float:
         assert self.proc is not None
@@ -310,7 +314,9 @@ async def main(customers: int) -> dict[str, Any]:
             resolver = Service(env, namespace, schema, keys.port)
             await resolver.start()
             try:
+                cpu_before = resolver.cpu_seconds()
                 wall, summary = await resolve(resolver, bootstrap, namespace, groups)
+                figures["recipients.resolve_cpu_s"] = round(resolver.cpu_seconds() - cpu_before, 2)
                 figures["recipients.resolve_1m_s"] = round(
                     await service_resolution_seconds(resolver), 2
                 )
