@@ -19,7 +19,11 @@ from contracts import (
     StaffMember,
     Timing,
     TrackingSettings,
+    encode,
 )
+from notifier import routes
+from notifier.domain import Hit
+from notifier.wire import read_clicked, read_opened
 
 HitEvent = TypeVar("HitEvent", Opened, Clicked)
 
@@ -112,3 +116,9 @@ class Scenario:
             machine=machine,
             **extra,
         )
+
+
+def to_hit(event: Opened | Clicked) -> Hit:
+    """The hit the notifier makes of an event as it comes off the wire."""
+    read = read_clicked if isinstance(event, Clicked) else read_opened
+    return routes.to_hit(read(encode(event)))

@@ -10,6 +10,7 @@ from notifier import handlers
 from notifier.domain import Hit, HitKind
 from notifier.metrics import HITS
 from notifier.settings import Settings
+from notifier.wire import ClickedFields, OpenedFields, read_clicked, read_opened
 from servicekit.kafka import Subscription
 
 if TYPE_CHECKING:
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 EMITS = (DigestSent,)
 
 
-def to_hit(event: Opened | Clicked) -> Hit:
+def to_hit(event: OpenedFields) -> Hit:
+    url = event.url if isinstance(event, ClickedFields) else None
     return Hit(
         event_id=event.event_id,
         tenant_id=event.tenant_id,
@@ -28,9 +30,9 @@ def to_hit(event: Opened | Clicked) -> Hit:
         customer_id=event.customer_id,
         user_id=event.notify_user_id,
         occurred_at=event.occurred_at,
-        is_click=isinstance(event, Clicked),
+        is_click=url is not None,
         machine=event.machine,
-        url=event.url if isinstance(event, Clicked) else None,
+        url=url,
     )
 
 
@@ -45,7 +47,7 @@ async def on_messages_sent(events: list[MessageSent], ports: Ports) -> None:
     await handlers.record_messages(events, store=ports.hits)
 
 
-async def on_hits(events: list[Opened] | list[Clicked], ports: Ports) -> None:
+async def on_hits(events: list[OpenedFields], ports: Ports) -> None:
     hits = [to_hit(e) for e in events]
     new = await handlers.ingest_hits(hits, suppression=ports.suppression, store=ports.hits)
     count(new)
@@ -80,6 +82,7 @@ def subscriptions(settings: Settings) -> list[Subscription[Ports]]:
             "Opens (in batches): first open, re-open or suppressed re-open.",
             batch=True,
             max_records=size,
+            decoder=read_opened,
         ),
         Subscription(
             topics.CLICKED,
@@ -88,5 +91,6 @@ def subscriptions(settings: Settings) -> list[Subscription[Ports]]:
             "Clicks on tracked links (in batches).",
             batch=True,
             max_records=size,
+            decoder=read_clicked,
         ),
     ]

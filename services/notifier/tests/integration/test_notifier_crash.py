@@ -17,12 +17,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_tests_support import Scenario
+from notifier_tests_support import Scenario, to_hit
 
 from notifier import handlers
 from notifier.adapters.redis import RedisSuppressionState
 from notifier.digests import DigestCycle
-from notifier.routes import to_hit
 from notifier.settings import Settings
 
 from .conftest import Sink

@@ -10,14 +10,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from notifier_tests_support import Scenario
+from notifier_tests_support import Scenario, to_hit
 
 from contracts import Timing
 from notifier import handlers
 from notifier.adapters.redis import RedisSuppressionState
 from notifier.bootstrap import build_digests, cycle_of
 from notifier.digests import DigestCycle
-from notifier.routes import to_hit
 from notifier.settings import Settings
 
 from .conftest import Sink, forget_redis_state
@@ -31,7 +30,7 @@ def at(minutes: float) -> datetime:
 
 
 async def ingest(cycle: DigestCycle, suppression: RedisSuppressionState, *events: object) -> None:
-    hits = [to_hit(e) for e in events]  # type: ignore[arg-type]
+    hits = [to_hit(e) for e in events]
     await handlers.ingest_hits(hits, suppression=suppression, store=cycle.hits)
 
 
@@ -72,7 +71,7 @@ async def test_open_classification_survives_redis_restarting_empty(
     events = [scenario.opened(message, at(m)) for m in minutes]
     for event in events:
         if redis_restarts:
-            await forget_redis_state(redis, settings.redis_key_prefix)  # type: ignore[arg-type]
+            await forget_redis_state(redis, settings.redis_key_prefix)
         await ingest(cycle, suppression, event)
     assert await kinds(cycle, events) == expected
     stats = await cycle.ledger.stats(scenario.tenant_id)

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 from notifier_tests_fakes import FakeClock, FakeMailer, FakeStore, FakeSuppression
-from notifier_tests_support import Scenario
+from notifier_tests_support import Scenario, to_hit
 
 from contracts import Timing
 from notifier import handlers
 from notifier.handlers import SendOptions
 from notifier.mail import RenderedDigest
-from notifier.routes import to_hit
 
 JST = "+09:00"
 SENDER = "Bulk Mail <notifications@bulkmail.localhost>"
@@ -27,7 +26,7 @@ def jst(text: str) -> datetime:
 
 class World:
     def __init__(self, **timings: Timing) -> None:
-        self.scenario = Scenario(**timings)  # type: ignore[arg-type]
+        self.scenario = Scenario(**timings)
         self.clock = FakeClock()
         self.store = FakeStore(self.clock)
         self.suppression = FakeSuppression()
@@ -41,7 +40,7 @@ class World:
         return self
 
     async def ingest(self, *events: object) -> None:
-        hits = [to_hit(e) for e in events]  # type: ignore[arg-type]
+        hits = [to_hit(e) for e in events]
         await handlers.ingest_hits(hits, suppression=self.suppression, store=self.store)
 
     async def close(self, as_of: datetime, options: SendOptions | None = None) -> int:

@@ -10,12 +10,11 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from notifier_tests_fakes import FakeClock, FakeKeys, FakeMailer, FakeStore, FakeSuppression
-from notifier_tests_support import Scenario
+from notifier_tests_support import Scenario, to_hit
 
 from notifier import handlers
 from notifier.bootstrap import Ports
 from notifier.main import create_app
-from notifier.routes import to_hit
 from notifier.settings import Settings
 from testkit.asgi import started
 from testkit.fakes import FakeBus, FakeDatabase, IdleRelay

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from notifier_tests_fakes import FakeClock, FakeStore, FakeSuppression
-from notifier_tests_support import Scenario
+from notifier_tests_support import Scenario, to_hit
 
 from contracts import Timing
 from notifier import handlers
 from notifier.domain import HitKind, classify_open
-from notifier.routes import to_hit
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 
@@ -74,7 +73,7 @@ OPEN_SEQUENCES = [
 
 
 def world(**timings: Timing) -> tuple[Scenario, FakeStore, FakeSuppression]:
-    scenario = Scenario(**timings)  # type: ignore[arg-type]
+    scenario = Scenario(**timings)
     return scenario, FakeStore(FakeClock()), FakeSuppression()
 
 

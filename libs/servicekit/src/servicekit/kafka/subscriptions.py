@@ -88,6 +88,9 @@ class Subscription(Generic[C]):
     max_records: int | None = None
     listener: Callable[[C], ConsumerRebalanceListener] | None = None
     consumer: Mapping[str, Any] = field(default_factory=dict)
+    #: Reads a record's bytes instead of the whole model (a `contracts.wire` decoder of
+    #: the fields a hot consumer keeps); raises `MalformedEvent` as the model would.
+    decoder: Callable[[bytes], object] | None = None
 
     @property
     def models(self) -> tuple[type[Event], ...]:
@@ -173,7 +176,7 @@ def _union(models: tuple[type[Event], ...]) -> Any:
 def _decoder(
     sub: Subscription[Any], namespace: str, dead_letters: DeadLetters | None
 ) -> Callable[[StreamMessage[Any]], Awaitable[Batch[Any]]]:
-    read = _reader(sub.models)
+    read = _reader(sub.models) if sub.decoder is None else _fields(sub.decoder)
 
     async def decode_records(msg: StreamMessage[Any]) -> Batch[Any]:
         raw = msg.raw_message
@@ -193,6 +196,10 @@ def _decoder(
         return batch
 
     return decode_records
+
+
+def _fields(decoder: Callable[[bytes], object]) -> Callable[[bytes, Any], object]:
+    return lambda value, _headers: decoder(value)
 
 
 def _reader(models: tuple[type[Event], ...]) -> Callable[[bytes, Any], Event]:
