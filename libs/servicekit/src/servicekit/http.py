@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -98,9 +99,29 @@ async def health(checks: Mapping[str, HealthCheck]) -> tuple[bool, dict[str, str
 
 def service_app(name: str, *, lifespan: Lifespan, description: str = "") -> FastAPI:
     """A FastAPI app with `/healthz` and `/metrics`."""
-    app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=name, description=description, version="0.1.0", lifespan=_frozen_after(lifespan)
+    )
     add_operations(app)
     return app
+
+
+def _frozen_after(lifespan: Lifespan) -> Lifespan:
+    """The lifespan, and once it has started, everything allocated so far (modules, pools,
+    clients, caches) is moved out of the garbage collector's sight: those objects live as
+    long as the process, and without this each full collection walks them all again, a few
+    times a second on a consumer decoding thousands of events a batch. The youngest
+    generation is collected every 10,000 allocations instead of 700: a batch's objects
+    are short-lived and freed by their reference counts, not by the collector."""
+
+    @asynccontextmanager
+    async def frozen(app: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
+        async with lifespan(app) as state:
+            gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
+            yield state
+
+    return frozen
 
 
 def add_operations(app: FastAPI) -> None:
