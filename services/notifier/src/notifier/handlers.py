@@ -12,7 +12,6 @@ from functools import partial
 from uuid import UUID
 
 from contracts import CampaignScheduled, DigestSent, MessageSent, Timing
-from notifier.byname import from_attributes
 from notifier.domain import (
     CampaignInfo,
     DigestContent,
@@ -36,6 +35,7 @@ from notifier.ports import (
     SuppressionState,
     UnscheduledHit,
 )
+from servicekit.byname import from_attributes
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import pytest
 from notifier_tests_support import Scenario
 
 from contracts import Timing
-from notifier.byname import from_attributes, from_row
 from notifier.domain import CampaignInfo, DigestLine, HitKind
 from notifier.ports import UnscheduledHit
+from servicekit.byname import from_attributes, from_row
 
 AT = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 

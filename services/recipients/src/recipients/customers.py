@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from recipients.domain import MAX_TEXT, check_attributes, is_valid_email
-from recipients.records import by_field_name
+from servicekit.byname import from_attributes
 from servicekit.errors import FieldError, Invalid
 
 EDITABLE = ("email", "last_name", "first_name", "company", "attributes", "owner_user_id")
@@ -39,7 +39,7 @@ class Customer(CustomerInput):
     updated_at: datetime
 
     def as_input(self) -> CustomerInput:
-        return by_field_name(CustomerInput, vars(self))
+        return from_attributes(CustomerInput, self)
 
 
 @dataclass(frozen=True)

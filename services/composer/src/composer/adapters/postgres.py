@@ -13,7 +13,6 @@ from uuid import UUID
 
 import asyncpg
 
-from composer.adapters.rows import from_row
 from composer.adapters.sending_domains import SendingDomainRows
 from composer.domain import (
     Campaign,
@@ -29,6 +28,7 @@ from composer.ports import FolderPage, Hit
 from contracts import Event
 from servicekit import outbox
 from servicekit.auth import Principal, Role, hash_secret, split_key
+from servicekit.byname import from_row
 from servicekit.db import load_queries
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
@@ -57,7 +57,7 @@ def _tenant_columns(t: Tenant) -> tuple[object, ...]:
 
 
 def _user(r: asyncpg.Record) -> User:
-    return from_row(User, r, {"role": Role.parse(r["role"])})
+    return from_row(User, r, role=Role.parse(r["role"]))
 
 
 def _sender(r: asyncpg.Record) -> RegisteredSender:
@@ -65,16 +65,17 @@ def _sender(r: asyncpg.Record) -> RegisteredSender:
 
 
 def _campaign(r: asyncpg.Record) -> Campaign:
-    converted = {
-        "state": CampaignState(r["state"]),
-        "content": CampaignContent.model_validate_json(r["content"]),
-        "merge_fields": list(r["merge_fields"]),
-    }
-    return from_row(Campaign, r, converted)
+    return from_row(
+        Campaign,
+        r,
+        state=CampaignState(r["state"]),
+        content=CampaignContent.model_validate_json(r["content"]),
+        merge_fields=list(r["merge_fields"]),
+    )
 
 
 def _progress(r: asyncpg.Record) -> Progress:
-    return from_row(Progress, r, {"excluded": json.loads(r["excluded"])})
+    return from_row(Progress, r, excluded=json.loads(r["excluded"]))
 
 
 class PostgresTx(SendingDomainRows):

@@ -10,8 +10,8 @@ from uuid import UUID
 
 import asyncpg
 
-from composer.adapters.rows import from_row
 from composer.sending_domains import DkimKey, Finding, SendingDomain
+from servicekit.byname import from_row
 from servicekit.db import load_queries
 from servicekit.errors import Conflict
 
@@ -19,12 +19,12 @@ Q = load_queries(Path(__file__).with_name("sending_domains.sql"))
 
 
 def _key(r: asyncpg.Record) -> DkimKey:
-    return from_row(DkimKey, r, {"sealed_private_key": r["private_key"]})
+    return from_row(DkimKey, r, sealed_private_key=r["private_key"])
 
 
 def _domain(r: asyncpg.Record, keys: list[DkimKey]) -> SendingDomain:
     findings = tuple(Finding(**f) for f in json.loads(r["findings"]))
-    return from_row(SendingDomain, r, {"keys": tuple(keys), "findings": findings})
+    return from_row(SendingDomain, r, keys=tuple(keys), findings=findings)
 
 
 async def load(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[SendingDomain]:

@@ -11,10 +11,10 @@ import asyncpg
 
 from contracts import DigestSent, Timing
 from notifier.adapters.postgres import Q, unscheduled_from_row
-from notifier.byname import from_row
 from notifier.domain import CampaignSection, DigestContent, DigestLine, HitKind, digest_stats
 from notifier.periods import DEFAULT_TIME_ZONE
 from notifier.ports import Lease, UnscheduledHit
+from servicekit.byname import from_row
 from servicekit.outbox import enqueue
 
 

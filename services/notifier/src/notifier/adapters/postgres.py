@@ -12,7 +12,6 @@ from uuid import UUID
 import asyncpg
 
 from contracts import Timing
-from notifier.byname import from_row
 from notifier.domain import (
     CampaignInfo,
     Hit,
@@ -24,6 +23,7 @@ from notifier.domain import (
 )
 from notifier.periods import Period
 from notifier.ports import UnscheduledHit
+from servicekit.byname import from_row
 from servicekit.db import load_queries
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))

@@ -14,7 +14,7 @@ from recipients.customers import ImportReport, Reject
 from recipients.domain import EMAIL_PATTERN, import_id_prefix
 from recipients.imports import CustomerRow, MemberRow
 from recipients.ports import ImportRules, UnknownUsers
-from recipients.records import by_field_name
+from servicekit.byname import from_row
 from servicekit.db import load_queries
 from servicekit.errors import Invalid, NotFound
 
@@ -132,7 +132,7 @@ class PostgresImporter:
             inserted=inserted,
             updated=updated,
             rejected_by_reason={r["reason"]: r["n"] for r in counts},
-            rejects=tuple(by_field_name(Reject, r) for r in listed),
+            rejects=tuple(from_row(Reject, r) for r in listed),
         )
 
 

@@ -16,8 +16,8 @@ from contracts import Unsubscribed
 from recipients.adapters import suppressions
 from recipients.customers import Customer, CustomerInput, Group, Reason
 from recipients.domain import AudiencePlan, Checkpoint, new_id, no_exclusions
-from recipients.records import by_field_name
 from servicekit import outbox
+from servicekit.byname import from_row
 from servicekit.db import load_queries
 from servicekit.errors import Conflict, NotFound
 
@@ -27,7 +27,7 @@ _FIRST = UUID(int=0)
 
 
 def _customer(row: asyncpg.Record) -> Customer:
-    return by_field_name(Customer, row, attributes=json.loads(row["attributes"]))
+    return from_row(Customer, row, attributes=json.loads(row["attributes"]))
 
 
 def _values(customer: CustomerInput) -> tuple[Any, ...]:
@@ -134,13 +134,13 @@ class PostgresGroups:
 
     async def create(self, tenant_id: UUID, name: str, description: str) -> Group:
         row = await self._pool.fetchrow(Q["insert_group"], tenant_id, new_id(), name, description)
-        return by_field_name(Group, row)
+        return from_row(Group, row)
 
     async def get(self, tenant_id: UUID, group_id: UUID) -> Group:
         row = await self._pool.fetchrow(Q["get_group"], tenant_id, group_id)
         if row is None:
             raise NotFound("group")
-        return by_field_name(Group, row)
+        return from_row(Group, row)
 
     async def unknown(self, tenant_id: UUID, group_ids: Sequence[UUID]) -> list[UUID]:
         rows = await self._pool.fetch(Q["existing_groups"], tenant_id, group_ids)
@@ -149,13 +149,13 @@ class PostgresGroups:
 
     async def page(self, tenant_id: UUID, *, after: UUID | None, limit: int) -> list[Group]:
         rows = await self._pool.fetch(Q["list_groups"], tenant_id, after or _FIRST, limit)
-        return [by_field_name(Group, r) for r in rows]
+        return [from_row(Group, r) for r in rows]
 
     async def update(self, tenant_id: UUID, group_id: UUID, name: str, description: str) -> Group:
         row = await self._pool.fetchrow(Q["update_group"], tenant_id, group_id, name, description)
         if row is None:
             raise NotFound("group")
-        return by_field_name(Group, row)
+        return from_row(Group, row)
 
     async def delete(self, tenant_id: UUID, group_id: UUID) -> None:
         if await self._pool.fetchval(Q["delete_group"], tenant_id, group_id) is None:

@@ -13,7 +13,7 @@ from contracts import Bounced, Complained
 from recipients.customers import Lift, Reason, Suppression
 from recipients.domain import new_id
 from recipients.ports import SuppressionFilter
-from recipients.records import by_field_name
+from servicekit.byname import from_row
 from servicekit.db import load_queries
 from servicekit.errors import NotFound
 
@@ -58,14 +58,12 @@ async def _suppress(
 
 
 def _suppression(row: asyncpg.Record, *, at: str = "created_at", id_: str = "id") -> Suppression:
-    return by_field_name(
-        Suppression, row, id=row[id_], reason=Reason(row["reason"]), created_at=row[at]
-    )
+    return from_row(Suppression, row, id=row[id_], reason=Reason(row["reason"]), created_at=row[at])
 
 
 def _lift(row: asyncpg.Record) -> Lift:
     entry = _suppression(row, at="suppressed_at", id_="suppression_id")
-    return by_field_name(Lift, row, entry=entry)
+    return from_row(Lift, row, entry=entry)
 
 
 class PostgresSuppressions:

@@ -1,5 +1,7 @@
 """Dataclasses filled field by field from where the same names hold the values: query rows
-whose columns are named as the fields, or events carrying them as attributes."""
+whose columns are named as the fields, or objects (events, other dataclasses) carrying
+them as attributes. What a column does not hold as it is (parsed JSON, a renamed column)
+is given by keyword."""
 
 from __future__ import annotations
 
