@@ -48,7 +48,9 @@ async def test_a_withdrawn_message_is_never_written(sink: DevSink) -> None:
         assert (accepted.stage, accepted.code) == (Stage.END, 250)
     finally:
         await session.close()
-    assert [m.rcpt_to for m in sink.store.find(to=None, after=0, limit=10)] == [("b@x.example",)]
+    assert [m.rcpt_to for m in sink.state.store.find(to=None, after=0, limit=10)] == [
+        ("b@x.example",)
+    ]
 
 
 async def test_a_session_falls_back_along_its_exchangers(sink: DevSink) -> None:
