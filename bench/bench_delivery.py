@@ -34,9 +34,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchkit import free_port, load_env, start_smtp_sink
+from benchkit import load_env, start_smtp_sink
 
 from testkit.kafka import publish_stream
+from testkit.processes import free_port
 from testkit.sandbox import kafka_namespace, pg_schema
 
 ROOT = Path(__file__).resolve().parents[1]

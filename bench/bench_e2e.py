@@ -21,10 +21,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-from benchkit import drop_schema, free_port, peak_rss_mb, start_smtp_sink
+from benchkit import drop_schema, peak_rss_mb, start_smtp_sink
 
 from testkit import platform
 from testkit.platform import Endpoints
+from testkit.processes import free_port
 from testkit.sandbox import kafka_namespace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,8 +27,6 @@ import argparse
 import asyncio
 import json
 import random
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -40,7 +38,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
-from benchkit import free_port, load_env, start_smtp_sink
+from benchkit import load_env, start_smtp_sink
 from redis.asyncio import Redis
 
 from contracts import (
@@ -56,6 +54,7 @@ from contracts import (
     topics,
 )
 from servicekit.kafka.admin import create_topics, delete_namespace
+from testkit.processes import ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -195,52 +194,12 @@ async def publish(bootstrap: str, namespace: str, records: list[tuple[str, bytes
 # ---------------------------------------------------------------- processes
 
 
-class Notifier:
-    def __init__(self, env: dict[str, str], port: int, name: str = "") -> None:
-        self.env = dict(env, HTTP_PORT=str(port), INTERNAL_PORT=str(free_port()))
-        self.env["INSTANCE_ID"] = env.get("INSTANCE_ID", "bench") + name
-        self.port = port
-        self.name = name
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def spawn(self) -> None:
-        """Its log goes to .local/logs, not to our stdout (whose last line is the result)."""
-        log = ROOT / ".local" / "logs" / f"bench-notifier{self.name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "notifier"],
-                env=self.env,
-                cwd=ROOT,
-                start_new_session=True,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def start(self) -> None:
-        self.spawn()
-        assert self.process is not None
-        async with httpx.AsyncClient(timeout=2) as client:
-            for _ in range(600):
-                with suppress(httpx.HTTPError):
-                    if (
-                        await client.get(f"http://127.0.0.1:{self.port}/healthz")
-                    ).status_code == 200:
-                        return
-                if self.process.poll() is not None:
-                    raise RuntimeError("notifier exited during start-up")
-                await asyncio.sleep(0.2)
-        raise RuntimeError("notifier did not become healthy")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def notifier(env: dict[str, str], name: str = "") -> ServiceProcess:
+    """`python -m notifier` on the benchmark's settings; its log goes to .local/logs, not to
+    our stdout (whose last line is the result)."""
+    settings = {"internal_port": free_port(), "instance_id": env["INSTANCE_ID"] + name}
+    log = ROOT / ".local" / "logs" / f"bench-notifier{name}.log"
+    return ServiceProcess("notifier", settings, log, base=env)
 
 
 async def wait_until(check, limit_s: float, every: float = 0.25) -> None:  # type: ignore[no-untyped-def]
@@ -258,8 +217,7 @@ async def run(events: int, users: int, processes: int = 1) -> dict[str, float | 
     env = load_env()
     tag = uuid.uuid4().hex[:8]
     namespace, schema, prefix = f"bench{tag}.", f"bench_notifier_{tag}", f"bench-notifier:{tag}:"
-    smtp_port, http_port = free_port(), free_port()
-    more = [free_port() for _ in range(processes - 1)]
+    smtp_port = free_port()
     bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     database_url = env.get("DATABASE_URL", "postgresql://bulkmail:bulkmail@127.0.0.1:5432/bulkmail")
     redis_url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -275,9 +233,9 @@ async def run(events: int, users: int, processes: int = 1) -> dict[str, float | 
         INSTANCE_ID=f"bench-{tag}",
     )
     day = datetime.now(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=3)
-    notifier = Notifier(env, http_port)
+    first = notifier(env)
     # With --processes N, N processes of one consumer group ingest the events.
-    others = [Notifier(env, port, f"-{k}") for k, port in enumerate(more, start=2)]
+    others = [notifier(env, f"-{k}") for k in range(2, processes + 1)]
     pg = await asyncpg.connect(database_url)
     sink = start_smtp_sink(smtp_port)
     try:
@@ -289,10 +247,11 @@ async def run(events: int, users: int, processes: int = 1) -> dict[str, float | 
         ]
         directory += work.sent()
         await publish(bootstrap, namespace, directory)
-        await notifier.start()
+        first.start()
+        await first.wait_healthy()
         await wait_until(lambda: _count(pg, schema, "messages", len(work.messages)), 600)
         await wait_until(lambda: _count(pg, schema, "campaigns", CAMPAIGNS), 60)
-        notifier.stop()
+        first.stop()
 
         records = work.records()
         del work.plan
@@ -303,7 +262,9 @@ async def run(events: int, users: int, processes: int = 1) -> dict[str, float | 
         progress = f"setup {t - started:.0f} s, {events} events published in {publish_s:.1f} s"
         print(f"bench notifier: {progress}", file=sys.stderr)
 
-        await asyncio.gather(notifier.start(), *(o.start() for o in others))
+        for process in [first, *others]:
+            process.start()
+        await asyncio.gather(*(process.wait_healthy() for process in [first, *others]))
         await wait_until(lambda: _hits(pg, schema, 1), 300, every=0.05)
         first_seen = time.monotonic()
         await wait_until(lambda: _hits(pg, schema, events), 1800, every=0.25)
@@ -312,17 +273,15 @@ async def run(events: int, users: int, processes: int = 1) -> dict[str, float | 
         t = time.monotonic()
         async with httpx.AsyncClient(timeout=1800) as client:
             response = await client.post(
-                f"http://127.0.0.1:{http_port}/v1/admin/close-periods",
+                f"{first.url}/v1/admin/close-periods",
                 json={"as_of": (day + timedelta(days=1)).isoformat(), "wait_s": 300},
             )
             response.raise_for_status()
             closed = response.json()
             digest_s = time.monotonic() - t
-            stats = (
-                await client.get(f"http://127.0.0.1:{http_port}/v1/admin/digests/stats")
-            ).json()
+            stats = (await client.get(f"{first.url}/v1/admin/digests/stats")).json()
     finally:
-        for process in [notifier, *others]:
+        for process in [first, *others]:
             process.stop()
         sink.terminate()
         sink.wait()

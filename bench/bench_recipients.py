@@ -27,20 +27,16 @@ import argparse
 import asyncio
 import json
 import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import suppress
 from typing import Any
 
 import asyncpg
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from benchkit import ROOT, cpu_seconds, free_port, load_env, peak_rss_mb
+from benchkit import ROOT, cpu_seconds, load_env, peak_rss_mb
 from fastapi import FastAPI, HTTPException
 
 from contracts import (
@@ -53,6 +49,7 @@ from contracts import (
     encode,
     topics,
 )
+from testkit.processes import ServiceProcess, free_port
 from testkit.sandbox import kafka_namespace, pg_schema
 
 TENANT = uuid.uuid4()
@@ -101,57 +98,18 @@ class KeyServer:
             await self.task
 
 
-class Service:
+def recipients(env: dict[str, str], namespace: str, schema: str, key_port: int) -> ServiceProcess:
     """`python -m recipients` on the benchmark's namespace, schema and port."""
-
-    def __init__(self, env: dict[str, str], namespace: str, schema: str, key_port: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env | {
-            "KAFKA_NAMESPACE": namespace,
-            "DATABASE_SCHEMA": schema,
-            "HTTP_PORT": str(self.port),
-            "COMPOSER_URL": f"http://127.0.0.1:{key_port}",
-            "LOG_LEVEL": "WARNING",
-            # One file of every customer: past 2M rows that is more than the default cap
-            # of an import body (200 MiB), which a tenant would split or an operator raise.
-            "IMPORT_MAX_BYTES": str(1 << 30),
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "recipients"],
-            env=self.env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-        )
-        async with httpx.AsyncClient() as http:
-            for _ in range(300):
-                assert self.proc.poll() is None, "recipients exited during start-up"
-                with suppress(httpx.TransportError):
-                    if (await http.get(self.url + "/healthz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.2)
-        raise TimeoutError("recipients did not become healthy")
-
-    def cpu_seconds(self) -> float:
-        assert self.proc is not None
-        return cpu_seconds(self.proc.pid)
-
-    def peak_rss_mb(self) -> float:
-        assert self.proc is not None
-        return peak_rss_mb(self.proc.pid)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    settings = {
+        "kafka_namespace": namespace,
+        "database_schema": schema,
+        "composer_url": f"http://127.0.0.1:{key_port}",
+        # One file of every customer: past 2M rows that is more than the default cap
+        # of an import body (200 MiB), which a tenant would split or an operator raise.
+        "import_max_bytes": 1 << 30,
+    }
+    log = ROOT / ".local" / "logs" / f"bench-recipients-{namespace}log"
+    return ServiceProcess("recipients", settings, log, base=env)
 
 
 async def csv_body(customers: int) -> AsyncIterator[bytes]:
@@ -166,7 +124,7 @@ async def csv_body(customers: int) -> AsyncIterator[bytes]:
         yield "".join(rows).encode()
 
 
-async def import_customers(service: Service, customers: int) -> tuple[float, dict[str, Any]]:
+async def import_customers(service: ServiceProcess, customers: int) -> tuple[float, dict[str, Any]]:
     headers = {"Authorization": "Bearer bm_bench_key", "Content-Type": "text/csv"}
     async with httpx.AsyncClient(timeout=600) as http:
         started = time.perf_counter()
@@ -178,7 +136,7 @@ async def import_customers(service: Service, customers: int) -> tuple[float, dic
     return elapsed, response.json()
 
 
-async def create_groups(service: Service) -> list[uuid.UUID]:
+async def create_groups(service: ServiceProcess) -> list[uuid.UUID]:
     headers = {"Authorization": "Bearer bm_bench_key"}
     async with httpx.AsyncClient() as http:
         ids = []
@@ -226,7 +184,7 @@ async def fill_groups_and_suppress(database_url: str, schema: str, groups: list[
 
 
 async def resolve(
-    service: Service, bootstrap: str, namespace: str, groups: list[uuid.UUID]
+    service: ServiceProcess, bootstrap: str, namespace: str, groups: list[uuid.UUID]
 ) -> tuple[float, AudienceResolved]:
     event = CampaignScheduled(
         tenant_id=TENANT,
@@ -269,7 +227,7 @@ async def resolve(
     raise RuntimeError("no AudienceResolved")
 
 
-async def service_resolution_seconds(service: Service) -> float:
+async def service_resolution_seconds(service: ServiceProcess) -> float:
     async with httpx.AsyncClient() as http:
         text = (await http.get(service.url + "/metrics")).text
     match = re.search(r"^recipients_resolution_seconds_sum ([0-9.e+-]+)$", text, re.MULTILINE)
@@ -299,28 +257,32 @@ async def main(customers: int) -> dict[str, Any]:
         pg_schema(database_url, "bench_") as schema,
     ):
         async with KeyServer() as keys:
-            importer = Service(env, namespace, schema, keys.port)
-            await importer.start()
+            importer = recipients(env, namespace, schema, keys.port)
+            importer.start()
+            await importer.wait_healthy()
             try:
                 elapsed, report = await import_customers(importer, customers)
                 figures["recipients.import_1m_s"] = round(elapsed, 2)
                 figures["recipients.import_inserted"] = report["inserted"]
-                figures["recipients.import_peak_rss_mb"] = importer.peak_rss_mb()
+                figures["recipients.import_peak_rss_mb"] = peak_rss_mb(importer.pid)
                 groups = await create_groups(importer)
             finally:
                 importer.stop()
             await fill_groups_and_suppress(database_url, schema, groups)
 
-            resolver = Service(env, namespace, schema, keys.port)
-            await resolver.start()
+            resolver = recipients(env, namespace, schema, keys.port)
+            resolver.start()
+            await resolver.wait_healthy()
             try:
-                cpu_before = resolver.cpu_seconds()
+                cpu_before = cpu_seconds(resolver.pid)
                 wall, summary = await resolve(resolver, bootstrap, namespace, groups)
-                figures["recipients.resolve_cpu_s"] = round(resolver.cpu_seconds() - cpu_before, 2)
+                figures["recipients.resolve_cpu_s"] = round(
+                    cpu_seconds(resolver.pid) - cpu_before, 2
+                )
                 figures["recipients.resolve_1m_s"] = round(
                     await service_resolution_seconds(resolver), 2
                 )
-                figures["recipients.peak_rss_mb"] = resolver.peak_rss_mb()
+                figures["recipients.peak_rss_mb"] = peak_rss_mb(resolver.pid)
             finally:
                 resolver.stop()
         figures["recipients.resolve_wall_s"] = round(wall, 2)

@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchkit import drop_schema, free_port, load_env
+from benchkit import drop_schema, load_env
 
 from testkit.events import bulk
 from testkit.kafka import publish_stream
-from testkit.processes import ServiceProcess
+from testkit.processes import ServiceProcess, free_port
 from testkit.sandbox import kafka_namespace
 
 ROOT = Path(__file__).resolve().parents[1]

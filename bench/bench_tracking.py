@@ -26,9 +26,10 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from benchkit import drop_schema, free_port, load_env
+from benchkit import drop_schema, load_env
 
 from servicekit.kafka.admin import create_topics, delete_namespace
+from testkit.processes import free_port
 from tracking.replay import MAX_LIMIT
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,12 +27,6 @@ def load_env() -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_smtp_sink(port: int, backlog: int = 1000) -> subprocess.Popen[bytes]:
     """Postfix's smtp-sink accepts and discards every message; returns once it listens."""
     sink = subprocess.Popen(

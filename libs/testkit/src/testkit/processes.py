@@ -43,6 +43,15 @@ class ServiceProcess:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
@@ -69,7 +78,7 @@ class ServiceProcess:
 
     async def _healthy(self, client: httpx.AsyncClient) -> bool:
         try:
-            return (await client.get(f"http://127.0.0.1:{self.port}/healthz")).is_success
+            return (await client.get(f"{self.url}/healthz")).is_success
         except httpx.HTTPError:
             return False
 

@@ -4,11 +4,6 @@ resolved, none twice under different ids, and the summary counts every customer 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 import recipients_tests_fakes as fakes
 
@@ -25,6 +19,7 @@ from recipients.bootstrap import MIGRATIONS
 from servicekit import outbox
 from servicekit.db import migrate
 from testkit.kafka import publish, read_events
+from testkit.processes import ServiceProcess
 
 from .conftest import private_namespace_and_schema
 
@@ -33,49 +28,18 @@ UNSUBSCRIBED_EVERY = 50
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Process:
+def resolver(stack: Any, namespace: str, schema: str) -> ServiceProcess:
     """`python -m recipients` with its own namespace, schema and port."""
-
-    def __init__(self, stack: Any, namespace: str, schema: str) -> None:
-        self.port = free_port()
-        self.env = os.environ | {
-            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka,
-            "DATABASE_URL": stack.database_url,
-            "DATABASE_SCHEMA": schema,
-            "KAFKA_NAMESPACE": namespace,
-            "HTTP_PORT": str(self.port),
-            "RESOLVE_BATCH_SIZE": "1000",
-            "RUN_OUTBOX_RELAY": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "recipients"], env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient() as http:
-            while time.monotonic() < deadline:
-                assert self.proc.poll() is None, "the service exited"
-                try:
-                    if (await http.get(f"http://127.0.0.1:{self.port}/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError("the service did not become healthy")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=30)
+    settings = {
+        "kafka_bootstrap_servers": stack.kafka,
+        "database_url": stack.database_url,
+        "database_schema": schema,
+        "kafka_namespace": namespace,
+        "resolve_batch_size": 1000,
+        "run_outbox_relay": "false",
+    }
+    log = ROOT / ".local" / "logs" / f"test-{namespace}recipients.log"
+    return ServiceProcess("recipients", settings, log)
 
 
 async def seed(database_url: str, schema: str) -> tuple[uuid.UUID, set[uuid.UUID], int]:
@@ -142,9 +106,10 @@ async def test_a_killed_resolver_resumes_and_resolves_everyone_exactly_once(
     namespace, schema = isolated
     group, audience, unsubscribed = await seed(stack.database_url, schema)
     event = fakes.campaign(recipients=RecipientSpec(include_group_ids=[group]))
-    service = Process(stack, namespace, schema)
+    service = resolver(stack, namespace, schema)
     try:
-        await service.start()
+        service.start()
+        await service.wait_healthy()
         await publish(stack.kafka, namespace, [event])
         deadline = time.monotonic() + 60
         done = 0
@@ -155,7 +120,8 @@ async def test_a_killed_resolver_resumes_and_resolves_everyone_exactly_once(
         service.kill()
         assert done < len(audience), "killed too late to test anything"
 
-        await service.start()
+        service.start()
+        await service.wait_healthy()
         summaries = await read_events(
             stack.kafka,
             namespace + topics.AUDIENCE_RESOLVED,
@@ -171,7 +137,7 @@ async def test_a_killed_resolver_resumes_and_resolves_everyone_exactly_once(
             wait=120,
         )
     finally:
-        service.kill(signal.SIGTERM)
+        service.stop()
 
     resolved = [r for r in recipients if isinstance(r, RecipientResolved)]
     assert {r.customer_id for r in resolved} == audience
