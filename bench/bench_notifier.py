@@ -267,6 +267,8 @@ async def run(events: int, users: int, processes: int = 1) -> dict[str, float | 
         await asyncio.gather(*(process.wait_healthy() for process in [first, *others]))
         await wait_until(lambda: _hits(pg, schema, 1), 300, every=0.05)
         first_seen = time.monotonic()
+        # Hits are seen once their batch commits: the rate counts those stored after that.
+        seen_first = await _stored(pg, schema)
         await wait_until(lambda: _hits(pg, schema, events), 1800, every=0.25)
         ingest_s = time.monotonic() - first_seen
 
@@ -288,7 +290,7 @@ async def run(events: int, users: int, processes: int = 1) -> dict[str, float | 
         await _cleanup(pg, schema, redis_url, prefix, bootstrap, namespace)
         await pg.close()
     return {
-        "notifier.ingest_events_per_s": round(events / ingest_s),
+        "notifier.ingest_events_per_s": round((events - seen_first) / ingest_s),
         "notifier.digest_s": round(digest_s, 2),
         "notifier.events": events,
         "notifier.processes": processes,
@@ -309,12 +311,17 @@ async def _count(pg: asyncpg.Connection, schema: str, table: str, expected: int)
     return False
 
 
-async def _hits(pg: asyncpg.Connection, schema: str, expected: int) -> bool:
+async def _stored(pg: asyncpg.Connection, schema: str) -> int:
     # The counters move in the transaction that stores the hits; cheaper than count(*).
-    total = await pg.fetchval(
-        f"SELECT coalesce(sum(value), 0) FROM {schema}.counters WHERE name <> 'digests_sent'"
+    return int(
+        await pg.fetchval(
+            f"SELECT coalesce(sum(value), 0) FROM {schema}.counters WHERE name <> 'digests_sent'"
+        )
     )
-    return bool(total >= expected)
+
+
+async def _hits(pg: asyncpg.Connection, schema: str, expected: int) -> bool:
+    return await _stored(pg, schema) >= expected
 
 
 async def _cleanup(
