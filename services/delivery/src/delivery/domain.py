@@ -113,12 +113,7 @@ def outcome_events(
     r: RecipientResolved, state: State, reply_code: int | None, text: str
 ) -> list[Event]:
     """What the world learns from a message's final state."""
-    addressed = r.model_dump(include=_ADDRESSED)
-    refusal = {
-        "smtp_code": reply_code,
-        "enhanced_status": enhanced_status(text),
-        "diagnostic": text[:1000],
-    }
+    addressed = {name: getattr(r, name) for name in _ADDRESSED}
     if state is State.SENT:
         return [
             MessageSent(
@@ -135,7 +130,7 @@ def outcome_events(
             Bounced(
                 event_id=event_id(r.message_id, "Bounced"),
                 **addressed,
-                **refusal,
+                **_refusal(reply_code, text),
                 kind=kind,
                 source="smtp",
             )
@@ -143,10 +138,21 @@ def outcome_events(
     if state is State.BLOCKED:
         return [
             MessageBlocked(
-                event_id=event_id(r.message_id, "MessageBlocked"), **addressed, **refusal
+                event_id=event_id(r.message_id, "MessageBlocked"),
+                **addressed,
+                **_refusal(reply_code, text),
             )
         ]
     return []
+
+
+def _refusal(reply_code: int | None, text: str) -> dict[str, object]:
+    """How a refused message's reply reads in its Bounced or MessageBlocked event."""
+    return {
+        "smtp_code": reply_code,
+        "enhanced_status": enhanced_status(text),
+        "diagnostic": text[:1000],
+    }
 
 
 @dataclass(frozen=True)
