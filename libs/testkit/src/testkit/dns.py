@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from testkit.stack import ROOT
+
 DEFAULT_CONTROL = "127.0.0.1:5354"
 TTL = 60
 
@@ -109,7 +111,7 @@ def free_port() -> int:
 
 #: The local stack's scripts: `dns_write_config` there writes the one unbound configuration,
 #: an authoritative-only server (`.` is a static local zone, nothing is asked of others).
-STACK_LIB = Path(__file__).resolve().parents[4] / "deploy" / "local" / "lib.sh"
+STACK_LIB = ROOT / "deploy" / "local" / "lib.sh"
 
 
 async def write_unbound_config(port: int, control_port: int, directory: Path) -> Path:

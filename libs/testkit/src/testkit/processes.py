@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[4]
+from testkit.stack import ROOT
 
 
 def free_port() -> int:
