@@ -17,6 +17,7 @@ from notifier.domain import (
     DigestContent,
     Hit,
     HitKind,
+    HitStatus,
     MessageEntry,
     StaffEntry,
     digest_message_id,
@@ -62,7 +63,13 @@ async def ingest_hits(
         before = previous.get(hit.event_id) or durable.get(hit.message_id)
         kind = kind_of(hit, before)
         recorded.append(schedule(hit, kind, campaigns.get(hit.campaign_id)))
-    return await store.record_hits(recorded)
+    new = await store.record_hits(recorded)
+    if any(r.status is HitStatus.AWAITING for r in recorded):
+        # The campaign may have been stored after it was looked up above, and its consumer
+        # may have scheduled what was waiting before these hits were stored: looking again
+        # now, after they are, leaves none of them waiting for a campaign that is known.
+        await schedule_awaiting(store=store)
+    return new
 
 
 def _first_of_each(hits: Sequence[Hit]) -> list[Hit]:

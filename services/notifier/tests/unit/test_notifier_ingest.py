@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from notifier_tests_fakes import FakeClock, FakeStore, FakeSuppression
 from notifier_tests_support import Scenario, to_hit
 
-from contracts import Timing
+from contracts import CampaignScheduled, Timing
 from notifier import handlers
-from notifier.domain import HitKind, classify_open
+from notifier.domain import HitKind, Recorded, classify_open
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 
@@ -195,3 +196,25 @@ async def test_hits_before_their_campaign_wait_for_it() -> None:
     row = store.hits[event.event_id]
     assert row.status == "pending"
     assert row.period is not None and row.period.end == T0 + timedelta(hours=1)
+
+
+class CampaignArrivingMeanwhile(FakeStore):
+    """The campaign's consumer stores the campaign, and schedules what waits for it, while
+    a batch of hits is between looking the campaign up and being stored."""
+
+    arriving: CampaignScheduled | None = None
+
+    async def record_hits(self, recorded: Sequence[Recorded]) -> dict[HitKind, int]:
+        if self.arriving is not None:
+            await handlers.record_campaign(self.arriving, store=self)
+            await handlers.schedule_awaiting(store=self)  # finds nothing: not stored yet
+            self.arriving = None
+        return await super().record_hits(recorded)
+
+
+async def test_a_hit_stored_after_its_campaign_arrived_does_not_wait_for_it() -> None:
+    scenario = Scenario()
+    store = CampaignArrivingMeanwhile(FakeClock())
+    store.arriving = scenario.scheduled()
+    await ingest([scenario.opened(uuid.uuid4(), at(0))], store, FakeSuppression())
+    assert [row.status for row in store.hits.values()] == ["pending"]
